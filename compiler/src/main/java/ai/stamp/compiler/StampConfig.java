@@ -1,0 +1,134 @@
+package ai.stamp.compiler;
+
+import ai.stamp.ops.QuantNumerics;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * Everything that decides how STaMP rewrites a model. Immutable; build with {@link #builder()}.
+ * Defaults follow STAMP.md: Haar along the sequence, 3 levels, 1 sink token, the approximation band
+ * at 8 bits and every detail token at 4.
+ */
+public final class StampConfig {
+    /** What the pass inserts around each linear layer. */
+    public enum Mode {
+        /** Sequence transform + mixed-precision fake quantization (the method). */
+        STAMP,
+        /** No transform, the same number of high-precision tokens: the matched-bit baseline. */
+        BASELINE,
+        /** Transform and inverse only, no quantization: must reproduce the original outputs. */
+        TRANSFORM_ONLY
+    }
+
+    /** Which sequence transform L is. */
+    public enum TransformKind { HAAR, HAAR2D, IDENTITY }
+
+    /** A token grid of {@code height} rows by {@code width} columns (width 0: taken from the sequence length). */
+    public record Grid(int height, int width) {
+        public Grid {
+            if (height < 1 || width < 0) throw new IllegalArgumentException("grid must be HxW with H >= 1, got " + height + "x" + width);
+        }
+
+        /** Parses "HxW" (e.g. "14x14"). */
+        public static Grid parse(String text) {
+            String[] parts = text.trim().toLowerCase().split("x");
+            if (parts.length != 2) throw new IllegalArgumentException("grid must look like HxW (e.g. 14x14), got '" + text + "'");
+            try {
+                return new Grid(Integer.parseInt(parts[0].trim()), Integer.parseInt(parts[1].trim()));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("grid must look like HxW (e.g. 14x14), got '" + text + "'");
+            }
+        }
+
+        @Override public String toString() { return height + "x" + width; }
+    }
+
+    private final Mode mode;
+    private final TransformKind transform;
+    private final int levels;
+    private final int sinkTokens;
+    private final int hiTokens;
+    private final int hiBits;
+    private final int loBits;
+    private final Grid grid;
+    private final Pattern exclude;
+
+    private StampConfig(Builder b) {
+        this.mode = b.mode;
+        this.transform = b.transform;
+        this.levels = b.levels;
+        this.sinkTokens = b.sinkTokens;
+        this.hiTokens = b.hiTokens;
+        this.hiBits = b.hiBits;
+        this.loBits = b.loBits;
+        this.grid = b.grid;
+        this.exclude = b.exclude;
+    }
+
+    public static Builder builder() { return new Builder(); }
+
+    public static StampConfig defaults() { return builder().build(); }
+
+    public Mode mode() { return mode; }
+    public TransformKind transform() { return transform; }
+    public int levels() { return levels; }
+    public int sinkTokens() { return sinkTokens; }
+    /** Fixed count of high-precision tokens (sink included); 0 means "sink + approximation band". */
+    public int hiTokens() { return hiTokens; }
+    public int hiBits() { return hiBits; }
+    public int loBits() { return loBits; }
+    public Optional<Grid> grid() { return Optional.ofNullable(grid); }
+    public Optional<Pattern> exclude() { return Optional.ofNullable(exclude); }
+
+    public Builder toBuilder() {
+        return new Builder().mode(mode).transform(transform).levels(levels).sinkTokens(sinkTokens)
+                .hiTokens(hiTokens).hiBits(hiBits).loBits(loBits).grid(grid).exclude(exclude);
+    }
+
+    @Override public String toString() {
+        return "mode=" + mode.name().toLowerCase().replace('_', '-') + " transform=" + transform.name().toLowerCase()
+                + " levels=" + levels + " sink-tokens=" + sinkTokens
+                + " hi-tokens=" + (hiTokens == 0 ? "band" : Integer.toString(hiTokens))
+                + " bits=" + hiBits + "/" + loBits + (grid == null ? "" : " grid=" + grid)
+                + (exclude == null ? "" : " exclude=" + exclude.pattern());
+    }
+
+    public static final class Builder {
+        private Mode mode = Mode.STAMP;
+        private TransformKind transform = TransformKind.HAAR;
+        private int levels = 3;
+        private int sinkTokens = 1;
+        private int hiTokens = 0;
+        private int hiBits = 8;
+        private int loBits = 4;
+        private Grid grid;
+        private Pattern exclude;
+
+        public Builder mode(Mode v) { mode = v; return this; }
+        public Builder transform(TransformKind v) { transform = v; return this; }
+        public Builder levels(int v) { levels = v; return this; }
+        public Builder sinkTokens(int v) { sinkTokens = v; return this; }
+        public Builder hiTokens(int v) { hiTokens = v; return this; }
+        public Builder hiBits(int v) { hiBits = v; return this; }
+        public Builder loBits(int v) { loBits = v; return this; }
+        public Builder grid(Grid v) { grid = v; return this; }
+        public Builder exclude(Pattern v) { exclude = v; return this; }
+
+        /** Validates and builds; an invalid value throws IllegalArgumentException with a one-line reason. */
+        public StampConfig build() {
+            if (mode == null || transform == null) throw new IllegalArgumentException("mode and transform are required");
+            if (levels < 0 || levels > 12) throw new IllegalArgumentException("--levels must be in 0..12, got " + levels);
+            if (sinkTokens < 0) throw new IllegalArgumentException("--sink-tokens must be >= 0, got " + sinkTokens);
+            if (hiTokens < 0) throw new IllegalArgumentException("--hi-tokens must be >= 0 (0 = sink + approximation band), got " + hiTokens);
+            checkBits("--hi-bits", hiBits);
+            checkBits("--lo-bits", loBits);
+            return new StampConfig(this);
+        }
+
+        private static void checkBits(String option, int bits) {
+            if (bits < QuantNumerics.MIN_BITS || bits > QuantNumerics.MAX_BITS) {
+                throw new IllegalArgumentException(option + " must be in " + QuantNumerics.MIN_BITS + ".." + QuantNumerics.MAX_BITS + ", got " + bits);
+            }
+        }
+    }
+}
