@@ -1,15 +1,130 @@
 package ai.stamp.compiler;
 
 import ai.onnx.proto.OnnxMl;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.stamp.ops.StampDomain;
+import com.google.gson.Gson;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
  * The public entry point: rewrites every linear layer of a model with STaMP as {@code config} says.
- * The input proto is not modified (protos are immutable); the result holds the new model and a report.
+ * <pre>{@code
+ * LoadedModel in = ModelFile.read(Path.of("model.onnx"));
+ * StampResult r = StampCompiler.compile(in.proto(), StampConfig.defaults());
+ * ModelFile.write(r.model(), in.directory(), Path.of("model.stamp.onnx"));
+ * System.out.println(r.report().toJson());
+ * }</pre>
+ * The input proto is not modified. Nested If/Loop/Scan bodies are rewritten too. The model keeps its
+ * default opset; its IR version is raised to 8 only when functions were added (they need it).
  */
 public final class StampCompiler {
     private StampCompiler() {}
 
     public static StampResult compile(OnnxMl.ModelProto model, StampConfig config) {
-        throw new UnsupportedOperationException("being written");
+        OpsetCheck.requireSupported(model, "the model");
+        Rewriter rewriter = new Rewriter(model);
+        Run run = new Run(rewriter, new LinearLayerMatcher(config.exclude()), new Planner(config), config);
+        OnnxMl.GraphProto graph = run.rewrite(new Graph(model.getGraph()));
+
+        OnnxMl.ModelProto.Builder out = model.toBuilder().setGraph(graph);
+        FunctionRegistry functions = rewriter.functions();
+        if (!functions.isEmpty()) {
+            out.setIrVersion(Math.max(model.getIrVersion(), StampDomain.MIN_IR_FOR_FUNCTIONS));
+            out.addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain(StampDomain.NAME).setVersion(StampDomain.VERSION));
+            for (OnnxMl.FunctionProto f : functions.functions()) out.addFunctions(f);
+        }
+        if (!run.rewritten.isEmpty()) {
+            List<Map<String, String>> layers = new ArrayList<>();
+            for (StampReport.Layer l : run.rewritten) layers.add(Map.of("name", l.name(), "output", l.output()));
+            putMetadata(out, StampMetadata.LAYERS, new Gson().toJson(layers));
+            putMetadata(out, StampMetadata.CONFIG, config.toString());
+        }
+        StampReport report = new StampReport(config.toString(), functions.opset(), List.copyOf(run.rewritten),
+                List.copyOf(run.skipped), new LinkedHashMap<>(functions.uses()));
+        return new StampResult(out.build(), report);
+    }
+
+    private static void putMetadata(OnnxMl.ModelProto.Builder b, String key, String value) {
+        for (int i = 0; i < b.getMetadataPropsCount(); i++) {
+            if (b.getMetadataProps(i).getKey().equals(key)) {
+                b.setMetadataProps(i, b.getMetadataProps(i).toBuilder().setValue(value));
+                return;
+            }
+        }
+        b.addMetadataProps(OnnxMl.StringStringEntryProto.newBuilder().setKey(key).setValue(value));
+    }
+
+    /** One pass over a model: matches, plans and emits graph by graph, collecting the report. */
+    private static final class Run {
+        final Rewriter rewriter;
+        final LinearLayerMatcher matcher;
+        final Planner planner;
+        final StampConfig config;
+        final List<StampReport.Layer> rewritten = new ArrayList<>();
+        final List<StampReport.Skipped> skipped = new ArrayList<>();
+
+        Run(Rewriter rewriter, LinearLayerMatcher matcher, Planner planner, StampConfig config) {
+            this.rewriter = rewriter;
+            this.matcher = matcher;
+            this.planner = planner;
+            this.config = config;
+        }
+
+        OnnxMl.GraphProto rewrite(Graph graph) {
+            Map<String, TokenGridInference.TokenGrid> grids = config.transform() == StampConfig.TransformKind.HAAR2D && config.grid().isEmpty()
+                    ? TokenGridInference.infer(graph) : Map.of();
+            Rewriter.GraphEdit edit = rewriter.edit(graph.proto(), StampRule.NAME);
+            StampRule rule = new StampRule(rewriter, edit);
+            List<NodeProto> nodes = graph.nodes();
+            for (int i = 0; i < nodes.size(); i++) {
+                NodeProto node = nodes.get(i);
+                List<Graph> bodies = graph.subgraphs(node);
+                if (!bodies.isEmpty()) {
+                    NodeProto rewrittenNode = rewriteBodies(node, bodies);
+                    if (rewrittenNode != node) edit.replaceNested(i, rewrittenNode);
+                    continue;
+                }
+                if (!LinearLayerMatcher.isCandidate(node)) continue;
+                MatchResult m = matcher.match(graph, node);
+                if (m instanceof MatchResult.NoMatch no) {
+                    skipped.add(new StampReport.Skipped(Graph.nameOf(node), node.getOpType(), graph.path(), no.reason()));
+                    continue;
+                }
+                LinearLayer layer = ((MatchResult.Match) m).layer();
+                Planner.Outcome outcome = planner.plan(layer, grids);
+                if (outcome instanceof Planner.Outcome.Refused refused) {
+                    skipped.add(new StampReport.Skipped(layer.name(), node.getOpType(), graph.path(), refused.reason()));
+                    continue;
+                }
+                LayerPlan plan = ((Planner.Outcome.Planned) outcome).plan();
+                rule.emit(plan);
+                rewritten.add(new StampReport.Layer(layer.name(), node.getOpType(), graph.path(), layer.activation(), layer.output(),
+                        layer.weightShape(), plan.describeTransform(), plan.gridSource(), plan.describeBits()));
+            }
+            return edit.apply();
+        }
+
+        /** Rewrites the If/Loop/Scan bodies of {@code node}; returns the node itself when nothing changed. */
+        private NodeProto rewriteBodies(NodeProto node, List<Graph> bodies) {
+            NodeProto.Builder b = node.toBuilder();
+            boolean changed = false;
+            int k = 0;
+            for (int a = 0; a < b.getAttributeCount(); a++) {
+                OnnxMl.AttributeProto.Builder attr = b.getAttribute(a).toBuilder();
+                if (attr.hasG()) {
+                    OnnxMl.GraphProto g = rewrite(bodies.get(k++));
+                    if (g != attr.getG()) { attr.setG(g); changed = true; }
+                }
+                for (int j = 0; j < attr.getGraphsCount(); j++) {
+                    OnnxMl.GraphProto g = rewrite(bodies.get(k++));
+                    if (g != attr.getGraphs(j)) { attr.setGraphs(j, g); changed = true; }
+                }
+                b.setAttribute(a, attr);
+            }
+            return changed ? b.build() : node;
+        }
     }
 }

@@ -1,0 +1,35 @@
+package ai.stamp.compiler;
+
+import ai.stamp.ops.SequenceLayout;
+
+/**
+ * What the rule will insert for one linear layer: the sequence layout of its quantized activation
+ * (IDENTITY for the matched-bit baseline), the bit-widths and the high-precision token count.
+ *
+ * @param transformed layout of the transform (for BASELINE: the transform whose band size is matched)
+ */
+public record LayerPlan(LinearLayer layer, StampConfig.Mode mode, SequenceLayout transformed, int hiBits, int loBits,
+                        int hiTokens, String gridSource) {
+
+    public boolean transforms() { return mode != StampConfig.Mode.BASELINE; }
+
+    public boolean quantizes() { return mode != StampConfig.Mode.TRANSFORM_ONLY; }
+
+    /** The layout the quantizer sees. */
+    public SequenceLayout quantizedLayout() { return transforms() ? transformed : transformed.identityOf(); }
+
+    public String describeTransform() {
+        SequenceLayout l = transformed;
+        String kind = switch (l.transform()) {
+            case HAAR_1D -> "haar";
+            case HAAR_2D -> "haar2d";
+            case IDENTITY -> "identity";
+        };
+        return (transforms() ? kind : "identity (matched to " + kind + ")") + " levels=" + l.levels() + " sink=" + l.sinkTokens();
+    }
+
+    public String describeBits() {
+        if (!quantizes()) return "no quantization";
+        return "A" + hiBits + "/" + loBits + " hi-tokens=" + (hiTokens == 0 ? "sink+band" : Integer.toString(hiTokens));
+    }
+}

@@ -1,0 +1,126 @@
+package ai.stamp.compiler;
+
+import ai.onnx.proto.OnnxMl;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.stamp.ops.MixedPrecisionQdq;
+import ai.stamp.ops.SequenceLayout;
+import ai.stamp.ops.SequenceTransforms;
+import ai.stamp.ops.StampOp;
+import ai.stamp.ops.TokenPrecision;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The STaMP rewrite of one linear layer (STAMP.md section 2):
+ * <pre>
+ *   Y = X W (+ b)   becomes   Y = L^T( Q(L X) W ) (+ b)
+ * </pre>
+ * L = forward sequence transform (sink tokens kept out, zero padding to whole blocks), Q = per-token
+ * mixed-precision fake quantization, L^T = inverse transform with the padding cropped. The bias is
+ * added after the inverse, so the Add that follows a MatMul keeps reading the same tensor name.
+ * BASELINE drops L and L^T (same bits per token count); TRANSFORM_ONLY drops Q.
+ *
+ * <p>Layers that read the same activation with the same plan (Q, K and V projections) share one
+ * transform and one quantizer: the rule remembers what it emitted per graph edit.
+ */
+public final class StampRule {
+    public static final String NAME = "StampLinearRule";
+
+    private final Rewriter rewriter;
+    private final Rewriter.GraphEdit edit;
+    private final Map<String, String> sharedInputs = new HashMap<>();
+
+    public StampRule(Rewriter rewriter, Rewriter.GraphEdit edit) {
+        this.rewriter = rewriter;
+        this.edit = edit;
+    }
+
+    public void emit(LayerPlan plan) {
+        LinearLayer layer = plan.layer();
+        String name = layer.name();
+        List<NodeProto> nodes = new ArrayList<>();
+        String x = layer.activation();
+        String quantized = sharedInputs.get(shareKey(plan));
+        if (quantized == null) {
+            quantized = prepareInput(plan, nodes);
+            sharedInputs.put(shareKey(plan), quantized);
+        }
+        String weight = layer.weight();
+        if (layer.transposeWeight()) {
+            String wt = rewriter.fresh(weight + "_T");
+            nodes.add(edit.node("Transpose", List.of(weight), List.of(wt), name, intsAttr("perm", 1, 0)));
+            weight = wt;
+        }
+        boolean needsTail = layer.bias().isPresent() || layer.alpha() != 1f;
+        String finalOut = layer.output();
+        String linearOut = needsTail ? rewriter.fresh(finalOut + "_linear") : finalOut;
+        if (plan.transforms()) {
+            String mm = rewriter.fresh(finalOut + "_coeffs");
+            nodes.add(edit.node("MatMul", List.of(quantized, weight), List.of(mm), name));
+            StampOp inverse = SequenceTransforms.inverse(plan.transformed());
+            nodes.add(edit.call(inverse, List.of(mm, x), List.of(linearOut), name));
+        } else {
+            nodes.add(edit.node("MatMul", List.of(quantized, weight), List.of(linearOut), name));
+        }
+        if (needsTail) emitGemmTail(layer, linearOut, finalOut, nodes);
+        edit.replace(layer.node(), nodes);
+    }
+
+    /** L X quantized (or each part that applies), the tensor the MatMul reads. */
+    private String prepareInput(LayerPlan plan, List<NodeProto> nodes) {
+        String name = plan.layer().name();
+        String x = plan.layer().activation();
+        String z = x;
+        if (plan.transforms()) {
+            z = rewriter.fresh(x + "_stamp_coeffs");
+            nodes.add(edit.call(SequenceTransforms.forward(plan.transformed()), List.of(x), List.of(z), name));
+        }
+        if (!plan.quantizes()) return z;
+        SequenceLayout quantLayout = plan.quantizedLayout();
+        String levels = rewriter.fresh(x + "_stamp_levels");
+        nodes.add(edit.call(new TokenPrecision(quantLayout, plan.hiBits(), plan.loBits(), plan.hiTokens()), List.of(z), List.of(levels), name));
+        String zq = rewriter.fresh(x + "_stamp_q");
+        nodes.add(edit.call(MixedPrecisionQdq.INSTANCE, List.of(z, levels), List.of(zq), name));
+        return zq;
+    }
+
+    /** Gemm's alpha and C, applied after the inverse transform (the bias is not a token-mixing op). */
+    private void emitGemmTail(LinearLayer layer, String linearOut, String finalOut, List<NodeProto> nodes) {
+        String name = layer.name();
+        String acc = linearOut;
+        if (layer.alpha() != 1f) {
+            String scaled = layer.bias().isPresent() ? rewriter.fresh(finalOut + "_alpha") : finalOut;
+            nodes.add(edit.node("Mul", List.of(acc, scalar(layer.alpha(), name, nodes)), List.of(scaled), name));
+            acc = scaled;
+        }
+        if (layer.bias().isPresent()) {
+            String c = layer.bias().get();
+            if (layer.beta() != 1f) {
+                String scaledC = rewriter.fresh(c + "_beta");
+                nodes.add(edit.node("Mul", List.of(c, scalar(layer.beta(), name, nodes)), List.of(scaledC), name));
+                c = scaledC;
+            }
+            nodes.add(edit.node("Add", List.of(acc, c), List.of(finalOut), name));
+        }
+    }
+
+    private String scalar(float value, String forLayer, List<NodeProto> nodes) {
+        String out = rewriter.fresh(forLayer + "/stamp/const");
+        OnnxMl.TensorProto t = OnnxMl.TensorProto.newBuilder().setDataType(OnnxMl.TensorProto.DataType.FLOAT_VALUE).addFloatData(value).build();
+        nodes.add(edit.node("Constant", List.of(), List.of(out), forLayer,
+                OnnxMl.AttributeProto.newBuilder().setName("value").setType(OnnxMl.AttributeProto.AttributeType.TENSOR).setT(t).build()));
+        return out;
+    }
+
+    private static OnnxMl.AttributeProto intsAttr(String name, long... values) {
+        OnnxMl.AttributeProto.Builder b = OnnxMl.AttributeProto.newBuilder().setName(name).setType(OnnxMl.AttributeProto.AttributeType.INTS);
+        for (long v : values) b.addInts(v);
+        return b.build();
+    }
+
+    private static String shareKey(LayerPlan plan) {
+        return plan.layer().activation() + "|" + plan.mode() + "|" + plan.transformed() + "|" + plan.hiBits() + "/" + plan.loBits() + "/" + plan.hiTokens();
+    }
+}
