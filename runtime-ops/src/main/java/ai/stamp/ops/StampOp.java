@@ -28,6 +28,14 @@ public interface StampOp {
     /** The function body built from default-domain ops of {@code opset} (>= {@link StampDomain#MIN_OPSET}). */
     OnnxMl.FunctionProto function(int opset);
 
+    /**
+     * Runs the Java reference kernel on the function's inputs (same order as {@link #inputs()}) and
+     * returns its single output. It computes what {@link #function(int)} computes, up to float rounding.
+     */
+    default FloatTensor reference(FloatTensor... inputs) {
+        throw new UnsupportedOperationException(opName() + " has no reference kernel");
+    }
+
     /** Human-readable attribute summary for reports and doc strings, e.g. "levels=3 sink_tokens=1". */
     String describe();
 }

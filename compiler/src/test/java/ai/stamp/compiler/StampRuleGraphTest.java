@@ -1,0 +1,97 @@
+package ai.stamp.compiler;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.onnx.proto.OnnxMl;
+import ai.stamp.testmodels.GraphBuilder;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Before/after graphs of the rewrite of one linear layer, in each mode, and their numbers in ORT. */
+class StampRuleGraphTest {
+    private static OnnxMl.ModelProto linearWithBias(int opset, long ir) {
+        GraphBuilder g = new GraphBuilder(7);
+        g.input("x", "batch", "seq", 8);
+        g.node("MatMul", "proj", List.of("x", g.weight("W", 0.5f, 8, 4)), List.of("proj_out"));
+        g.node("Add", "bias", List.of("proj_out", g.weight("b", 0.5f, 4)), List.of("y"));
+        g.output("y", "batch", "seq", 4);
+        return g.model(opset, ir);
+    }
+
+    private static final String BEFORE = """
+            proj_out = MatMul(x, W)
+            y = Add(proj_out, b)""";
+
+    @Test
+    void stampModeInsertsTransformQuantizerAndInverseBeforeTheBias() {
+        OnnxMl.ModelProto before = linearWithBias(11, 6);
+        assertEquals(BEFORE, GraphDump.of(before.getGraph()));
+        StampResult r = StampCompiler.compile(before, StampConfig.defaults());
+        assertEquals("""
+                x_stamp_coeffs = ai.stamp.HaarSequence_l3_s1(x)
+                x_stamp_levels = ai.stamp.TokenPrecision_haar1d_l3_s1_b8-4_band(x_stamp_coeffs)
+                x_stamp_q = ai.stamp.MixedPrecisionQdq(x_stamp_coeffs, x_stamp_levels)
+                proj_out_coeffs = MatMul(x_stamp_q, W)
+                proj_out = ai.stamp.HaarSequenceInverse_l3_s1(proj_out_coeffs, x)
+                y = Add(proj_out, b)""", GraphDump.of(r.model().getGraph()));
+        // the model keeps its opset, gains the ai.stamp domain, and IR rises only to what functions need
+        assertEquals(8, r.model().getIrVersion());
+        assertEquals(11, OpsetCheck.defaultOpset(r.model()));
+        assertTrue(r.model().getOpsetImportList().stream().anyMatch(o -> o.getDomain().equals("ai.stamp") && o.getVersion() == 1));
+        assertEquals(4, r.model().getFunctionsCount());
+        assertTrue(r.model().getFunctionsList().stream().allMatch(f -> f.getOpsetImport(0).getVersion() == 11));
+        assertEquals(1, r.report().rewritten().size());
+        String layers = r.model().getMetadataPropsList().stream().filter(p -> p.getKey().equals(StampMetadata.LAYERS))
+                .findFirst().orElseThrow().getValue();
+        com.google.gson.JsonObject layer = com.google.gson.JsonParser.parseString(layers).getAsJsonArray().get(0).getAsJsonObject();
+        assertEquals("proj", layer.get("name").getAsString());
+        assertEquals("proj_out", layer.get("output").getAsString());
+    }
+
+    @Test
+    void baselineModeQuantizesWithoutTransform() {
+        StampResult r = StampCompiler.compile(linearWithBias(13, 8), StampConfig.builder().mode(StampConfig.Mode.BASELINE).build());
+        assertEquals("""
+                x_stamp_levels = ai.stamp.TokenPrecision_identity_l3_s1_b8-4_band(x)
+                x_stamp_q = ai.stamp.MixedPrecisionQdq(x, x_stamp_levels)
+                proj_out = MatMul(x_stamp_q, W)
+                y = Add(proj_out, b)""", GraphDump.of(r.model().getGraph()));
+    }
+
+    @Test
+    void transformOnlyModeIsExactInOrt() {
+        OnnxMl.ModelProto before = linearWithBias(11, 6);
+        StampResult r = StampCompiler.compile(before, StampConfig.builder().mode(StampConfig.Mode.TRANSFORM_ONLY).build());
+        assertEquals("""
+                x_stamp_coeffs = ai.stamp.HaarSequence_l3_s1(x)
+                proj_out_coeffs = MatMul(x_stamp_coeffs, W)
+                proj_out = ai.stamp.HaarSequenceInverse_l3_s1(proj_out_coeffs, x)
+                y = Add(proj_out, b)""", GraphDump.of(r.model().getGraph()));
+        for (long seq : new long[] {1, 5, 8, 17, 64}) {
+            Map<String, Object> in = Map.of("x", Ort.random(seq, 2, seq, 8));
+            float[] expected = Ort.run(before, in).get("y");
+            float[] actual = Ort.run(r.model(), in).get("y");
+            assertTrue(Ort.maxRelativeError(expected, actual) < 1e-5, "seq " + seq + ": " + Ort.maxRelativeError(expected, actual));
+        }
+    }
+
+    @Test
+    void stampBeatsMatchedBaselineOnSmoothSequences() {
+        // tokens that vary slowly along the sequence (what real activations look like) plus a large sink token
+        long seq = 65;
+        float[] x = new float[(int) (seq * 8)];
+        java.util.Random rnd = new java.util.Random(3);
+        for (int t = 0; t < seq; t++) {
+            for (int d = 0; d < 8; d++) x[t * 8 + d] = (float) (Math.sin(0.07 * t + d) * 2 + 0.05 * rnd.nextGaussian() + (t == 0 ? 10 : 0));
+        }
+        OnnxMl.ModelProto before = linearWithBias(11, 6);
+        Map<String, Object> in = Map.of("x", new Ort.Tensor(x, new long[] {1, seq, 8}));
+        float[] ref = Ort.run(before, in).get("y");
+        double stamp = Ort.sqnrDb(ref, Ort.run(StampCompiler.compile(before, StampConfig.defaults()).model(), in).get("y"));
+        double base = Ort.sqnrDb(ref, Ort.run(StampCompiler.compile(before,
+                StampConfig.builder().mode(StampConfig.Mode.BASELINE).build()).model(), in).get("y"));
+        assertTrue(stamp > base + 3, "stamp " + stamp + " dB vs baseline " + base + " dB");
+    }
+}

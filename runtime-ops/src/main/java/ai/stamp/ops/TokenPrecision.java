@@ -1,0 +1,176 @@
+package ai.stamp.ops;
+
+import ai.onnx.proto.OnnxMl;
+import java.util.List;
+
+/**
+ * {@code TokenPrecision} (Z -> levels): the per-token quantization level count q = 2^b - 1, b in
+ * {hiBits, loBits}, as a float [T, 1] that broadcasts over Z [..., T, D] (STAMP.md section 4).
+ *
+ * <p>The sink tokens (t < min(sink, T)) are always high. Then, for a transformed layout (Z in the
+ * block layout of {@link HaarSequence} / {@link Haar2dSequence}, B2 tokens per block, coefficient
+ * c = (t - s) mod B2):
+ * <ul>
+ *   <li>{@code hiTokens == 0} (default allocation): high iff c == 0, the approximation / LL band —
+ *       so the high count follows the sequence length;</li>
+ *   <li>{@code hiTokens == K > 0}: high iff the token's position in the global standard order is
+ *       below K - s. The body evaluates the closed form of {@link HaarBasis#closedFormTables}; the
+ *       kernel walks the bands ({@link HaarBasis#standardPositions}) — two routes, checked equal.</li>
+ * </ul>
+ * For the IDENTITY layout (matched-bit baseline, T = S) the first hiCount tokens are high, hiCount =
+ * K, or s + the band size the transformed layout would have for this S.
+ */
+public final class TokenPrecision implements StampOp {
+    public static final String OP = "TokenPrecision";
+
+    private final SequenceLayout layout;
+    private final int hiBits;
+    private final int loBits;
+    private final int hiTokens;
+
+    public TokenPrecision(SequenceLayout layout, int hiBits, int loBits, int hiTokens) {
+        QuantNumerics.steps(hiBits);
+        QuantNumerics.steps(loBits);
+        if (hiTokens < 0) throw new IllegalArgumentException("hi tokens must be >= 0, got " + hiTokens);
+        this.layout = layout;
+        this.hiBits = hiBits;
+        this.loBits = loBits;
+        this.hiTokens = hiTokens;
+    }
+
+    public SequenceLayout layout() { return layout; }
+
+    @Override public String opName() { return OP; }
+
+    @Override
+    public String functionName() {
+        String kind = switch (layout.transform()) {
+            case HAAR_1D -> "haar1d";
+            case HAAR_2D -> "haar2d";
+            case IDENTITY -> layout.is2d() ? "identity2d" : "identity";
+        };
+        return OP + "_" + kind + "_l" + layout.levels() + "_s" + layout.sinkTokens()
+                + (layout.is2d() ? "_h" + layout.gridHeight() : "")
+                + "_b" + hiBits + "-" + loBits + (hiTokens == 0 ? "_band" : "_k" + hiTokens);
+    }
+
+    @Override public List<String> inputs() { return List.of("Z"); }
+    @Override public List<String> outputs() { return List.of("levels"); }
+
+    @Override
+    public String describe() {
+        return "layout=" + layout.transform() + " levels=" + layout.levels() + " sink_tokens=" + layout.sinkTokens()
+                + (layout.is2d() ? " grid_height=" + layout.gridHeight() : "")
+                + " bits=" + hiBits + "/" + loBits + " hi_tokens=" + (hiTokens == 0 ? "band" : hiTokens);
+    }
+
+    // ------------------------------------------------------------------ function body
+
+    @Override
+    public OnnxMl.FunctionProto function(int opset) {
+        OnnxDialect d = new OnnxDialect(opset);
+        int sink = layout.sinkTokens();
+        int b = layout.blockSide();
+        int nbh = layout.is2d() ? BlockGeometry.ceilDiv(layout.gridHeight(), b) : 1;
+        String tDim = d.slice(d.shape("Z"), 0, -2, -1); // [T]
+        String t = d.range(d.intScalar(0), d.squeeze(tDim, 0), d.intScalar(1));
+        String hi;
+        if (layout.transform() == SequenceLayout.Transform.IDENTITY) {
+            hi = d.less(t, identityHiCount(d, tDim, sink, b, nbh));
+        } else {
+            int b2 = layout.is2d() ? b * b : b;
+            // t < sink is the same test as t < min(sink, T) because t < T; the other clause may
+            // compute garbage for those tokens (negative rel), which the Or then ignores.
+            String rel = sink == 0 ? t : d.sub(t, d.ints(sink));
+            String c = d.modInt(rel, d.ints(b2));
+            String rest = hiTokens == 0
+                    ? d.equal(c, d.ints(0))
+                    : d.less(standardPosition(d, tDim, rel, c, sink, b2, nbh), d.ints(hiTokens - sink));
+            hi = sink == 0 ? rest : d.or(d.less(t, d.ints(sink)), rest);
+        }
+        String q = d.where(hi, d.floatScalar(QuantNumerics.steps(hiBits)), d.floatScalar(QuantNumerics.steps(loBits)));
+        d.output(d.unsqueeze(q, 1), "levels");
+        return d.function(functionName(), inputs(), outputs(), OP + " " + describe());
+    }
+
+    /**
+     * hiCount for the identity layout. Band mode: sink + ceil((T - sink)/B) in 1D, sink + nbh·ceil(Wg/B)
+     * with Wg = (T - sink)/Hg in 2D. When T <= sink the integer divisions see a non-positive numerator;
+     * the result is still >= T, so every token is high, as the spec wants (s = min(sink, T)).
+     */
+    private String identityHiCount(OnnxDialect d, String tDim, int sink, int b, int nbh) {
+        if (hiTokens > 0) return d.ints(hiTokens);
+        String rest = sink == 0 ? tDim : d.sub(tDim, d.ints(sink));
+        if (layout.is2d()) rest = d.div(rest, d.ints(layout.gridHeight()));
+        String band = d.div(d.add(rest, d.ints(b - 1)), d.ints(b));
+        if (layout.is2d() && nbh != 1) band = d.mul(band, d.ints(nbh));
+        return sink == 0 ? band : d.add(band, d.ints(sink));
+    }
+
+    /**
+     * The global standard position of block-layout token rel = t - sink with coefficient c:
+     * p = A[c]·nb + E[c]·bh·nbw + F[c]·nbw + G[c]·bw + R[c] (1D: bh = 0, bw = block index, F = 0).
+     */
+    private String standardPosition(OnnxDialect d, String tDim, String rel, String c, int sink, int b2, int nbh) {
+        boolean oneD = !layout.is2d();
+        long[][] tab = HaarBasis.closedFormTables(oneD, layout.levels());
+        String blk = d.div(rel, d.ints(b2));
+        String nb = d.div(sink == 0 ? tDim : d.sub(tDim, d.ints(sink)), d.ints(b2));
+        String p;
+        if (oneD) {
+            p = d.add(d.add(d.mul(d.gather(d.ints(tab[0]), c), nb), d.mul(d.gather(d.ints(tab[3]), c), blk)),
+                    d.gather(d.ints(tab[4]), c));
+        } else {
+            // nbw = 0 only when there are no grid tokens (every token is a sink); clamp so Div cannot trap
+            String nbw = d.clampMinInt(d.div(nb, d.ints(nbh)), 1);
+            String bh = d.div(blk, nbw);
+            String bw = d.sub(blk, d.mul(bh, nbw));
+            p = d.mul(d.gather(d.ints(tab[0]), c), nb);
+            p = d.add(p, d.mul(d.gather(d.ints(tab[1]), c), d.mul(bh, nbw)));
+            p = d.add(p, d.mul(d.gather(d.ints(tab[2]), c), nbw));
+            p = d.add(p, d.mul(d.gather(d.ints(tab[3]), c), bw));
+            p = d.add(p, d.gather(d.ints(tab[4]), c));
+        }
+        return p;
+    }
+
+    // ------------------------------------------------------------------ Java kernel
+
+    @Override
+    public FloatTensor reference(FloatTensor... in) { return apply(in[0].dim(-2)); }
+
+    /** Reference kernel: the [T, 1] level counts for a tensor of T tokens. */
+    public FloatTensor apply(long tokens) {
+        int tt = Math.toIntExact(tokens);
+        boolean[] hi = hiMask(tt);
+        float[] q = new float[tt];
+        for (int t = 0; t < tt; t++) q[t] = QuantNumerics.steps(hi[t] ? hiBits : loBits);
+        return new FloatTensor(q, new long[] {tt, 1});
+    }
+
+    /** Which of T tokens get the high bit-width. */
+    public boolean[] hiMask(int tokens) {
+        boolean[] hi = new boolean[tokens];
+        int s = Math.min(layout.sinkTokens(), tokens);
+        for (int t = 0; t < s; t++) hi[t] = true;
+        if (layout.transform() == SequenceLayout.Transform.IDENTITY) {
+            int count = hiTokens > 0 ? hiTokens : s + BlockGeometry.of(layout, tokens).blocks();
+            for (int t = 0; t < Math.min(count, tokens); t++) hi[t] = true;
+            return hi;
+        }
+        boolean oneD = !layout.is2d();
+        int b = layout.blockSide();
+        int b2 = oneD ? b : b * b;
+        int nbh = oneD ? 1 : BlockGeometry.ceilDiv(layout.gridHeight(), b);
+        int rest = tokens - s;
+        if (rest % (nbh * b2) != 0) {
+            throw new IllegalArgumentException(rest + " transformed tokens are not whole rows of " + nbh + " blocks of " + b2);
+        }
+        int nbw = rest / (nbh * b2);
+        int[] pos = hiTokens > 0 ? HaarBasis.standardPositions(oneD, layout.levels(), nbh, nbw) : null;
+        for (int r = 0; r < rest; r++) {
+            hi[s + r] = hiTokens == 0 ? r % b2 == 0 : pos[r] < hiTokens - s;
+        }
+        return hi;
+    }
+}
