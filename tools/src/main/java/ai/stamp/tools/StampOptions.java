@@ -1,0 +1,89 @@
+package ai.stamp.tools;
+
+import ai.stamp.compiler.StampConfig;
+import ai.stamp.compiler.StampException;
+import java.util.Locale;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+import picocli.CommandLine.Option;
+
+/** The options that make a {@link StampConfig}, shared by {@code rewrite} and {@code inspect}. */
+public final class StampOptions {
+    @Option(names = "--mode", paramLabel = "MODE", defaultValue = "stamp",
+            description = "stamp: sequence transform + mixed-precision activation quantization (the method); "
+                    + "baseline: no transform, the same number of high-precision tokens (matched average bits); "
+                    + "transform-only: transform and inverse without quantization (reproduces the original). Default: ${DEFAULT-VALUE}.")
+    String mode;
+
+    @Option(names = "--transform", paramLabel = "KIND", defaultValue = "haar",
+            description = "Sequence transform: haar (1D Haar DWT along the tokens), haar2d (2D Haar on a token grid, see --grid), "
+                    + "identity (none). Default: ${DEFAULT-VALUE}.")
+    String transform;
+
+    @Option(names = "--levels", paramLabel = "N", defaultValue = "3",
+            description = "Haar levels (0..12); the approximation band is S/2^N tokens. Default: ${DEFAULT-VALUE}.")
+    int levels;
+
+    @Option(names = "--sink-tokens", paramLabel = "N", defaultValue = "1",
+            description = "Leading tokens ([CLS]/BOS, the attention sink) that bypass the transform and stay at --hi-bits. Default: ${DEFAULT-VALUE}.")
+    int sinkTokens;
+
+    @Option(names = "--hi-tokens", paramLabel = "K", defaultValue = "0",
+            description = "Fixed count of high-precision tokens, sink included (the paper's 64); 0 = sink + approximation band. Default: ${DEFAULT-VALUE}.")
+    int hiTokens;
+
+    @Option(names = "--hi-bits", paramLabel = "B", defaultValue = "8",
+            description = "Bits of the high-precision tokens (2..8). Default: ${DEFAULT-VALUE}.")
+    int hiBits;
+
+    @Option(names = "--lo-bits", paramLabel = "B", defaultValue = "4",
+            description = "Bits of every other token (2..8). Default: ${DEFAULT-VALUE}.")
+    int loBits;
+
+    @Option(names = "--grid", paramLabel = "HxW",
+            description = "Token grid for --transform haar2d, e.g. 14x14 (default: taken from the graph).")
+    String grid;
+
+    @Option(names = "--exclude", paramLabel = "REGEX",
+            description = "Leave MatMul/Gemm nodes whose name matches this Java regular expression (find) untouched.")
+    String exclude;
+
+    /** Validates the options; an invalid value throws a BAD_OPTION StampException with a one-line message. */
+    public StampConfig toConfig() {
+        StampConfig.Builder b = StampConfig.builder()
+                .mode(parseEnum(StampConfig.Mode.class, "--mode", mode))
+                .transform(parseEnum(StampConfig.TransformKind.class, "--transform", transform))
+                .levels(levels).sinkTokens(sinkTokens).hiTokens(hiTokens).hiBits(hiBits).loBits(loBits);
+        try {
+            if (grid != null) b.grid(StampConfig.Grid.parse(grid));
+        } catch (IllegalArgumentException e) {
+            throw new StampException(StampException.Kind.BAD_OPTION, "--grid: " + e.getMessage());
+        }
+        if (exclude != null) {
+            try {
+                b.exclude(Pattern.compile(exclude));
+            } catch (PatternSyntaxException e) {
+                throw new StampException(StampException.Kind.BAD_OPTION, "--exclude '" + exclude + "' is not a valid regular expression: "
+                        + e.getDescription() + " near index " + e.getIndex());
+            }
+        }
+        try {
+            return b.build();
+        } catch (IllegalArgumentException e) {
+            throw new StampException(StampException.Kind.BAD_OPTION, e.getMessage());
+        }
+    }
+
+    private static <E extends Enum<E>> E parseEnum(Class<E> type, String option, String text) {
+        String key = text.trim().toUpperCase(Locale.ROOT).replace('-', '_');
+        for (E e : type.getEnumConstants()) {
+            if (e.name().equals(key)) return e;
+        }
+        StringBuilder valid = new StringBuilder();
+        for (E e : type.getEnumConstants()) {
+            if (valid.length() > 0) valid.append(", ");
+            valid.append(e.name().toLowerCase(Locale.ROOT).replace('_', '-'));
+        }
+        throw new StampException(StampException.Kind.BAD_OPTION, option + " must be one of " + valid + ", got '" + text + "'");
+    }
+}

@@ -1,0 +1,100 @@
+package ai.stamp.tools;
+
+import ai.stamp.compiler.LoadedModel;
+import ai.stamp.compiler.ModelFile;
+import ai.stamp.compiler.StampException;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+@Command(name = "validate", mixinStandardHelpOptions = true, sortOptions = false,
+        header = "Runs ORIGINAL and REWRITTEN in ONNX Runtime on the same inputs; prints SQNR and cosine.",
+        description = {"Runs ORIGINAL and REWRITTEN in ONNX Runtime (CPU) on the same inputs and prints, per model output,",
+            "the SQNR (dB) and cosine against the original, and per rewritten layer (from REWRITTEN's ai.stamp.layers",
+            "metadata) the SQNR of that layer's output tensor against the same tensor in ORIGINAL.",
+            "SQNR = 10*log10(sum |x|^2 / sum |x - x'|^2), summed over all samples ('inf' = identical).",
+            "Cosine: for a rank-3 [batch, seq, hidden] output of a text model, the cosine of the attention-mask",
+            "mean-pooled embedding ('pooled', what sentence-embedding models return); otherwise (other ranks, or",
+            "random inputs without an attention mask) the cosine of the flattened tensors ('flat'); averaged over samples.",
+            "Inputs: a model with an int64 input named like input_ids gets real text, tokenized with its tokenizer.json",
+            "(whole text without special tokens, cut into consecutive windows of seq-len - 2 tokens, each wrapped in the",
+            "tokenizer's [CLS] ... [SEP]; batch 1, attention_mask ones, token_type_ids zeros; one window per sample).",
+            "Other models get reproducible uniform [0,1) random inputs (fixed seed). Dynamic dims: --dim, else batch",
+            "(axis 0) = 1; image input [N,C,H,W] with C = 1 or 3: H = 48, W = 320 (a text line, as PP-OCR recognizers",
+            "take; W = H when H is fixed above 64); any other dynamic axis 256."})
+final class ValidateCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "ORIGINAL", description = "The original model.")
+    Path original;
+
+    @Parameters(index = "1", paramLabel = "REWRITTEN", description = "The model 'rewrite' produced from it.")
+    Path rewritten;
+
+    @Option(names = "--text", paramLabel = "FILE", description = "UTF-8 text to tokenize (default: the built-in English technical prose).")
+    Path text;
+
+    @Option(names = "--tokenizer", paramLabel = "FILE",
+            description = "HuggingFace tokenizer.json (default: tokenizer.json or <model-stem>-tokenizer.json beside ORIGINAL).")
+    Path tokenizer;
+
+    @Option(names = "--seq-len", paramLabel = "N", defaultValue = "256", description = "Tokens per window, special tokens included. Default: ${DEFAULT-VALUE}.")
+    int seqLen;
+
+    @Option(names = "--samples", paramLabel = "N", defaultValue = "4", description = "Number of windows / random inputs. Default: ${DEFAULT-VALUE}.")
+    int samples;
+
+    @Option(names = "--dim", paramLabel = "NAME=VALUE",
+            description = "Value of a dynamic input dimension, by dim_param name (batch_size=1) or INPUT:AXIS (x:3=320). Repeatable.")
+    List<String> dims;
+
+    @Option(names = "--report", paramLabel = "FILE.json", description = "Also write the measurements as JSON.")
+    Path report;
+
+    @Override
+    public Integer call() {
+        if (seqLen < 3) throw new StampException(StampException.Kind.BAD_OPTION, "--seq-len must be >= 3, got " + seqLen);
+        if (samples < 1) throw new StampException(StampException.Kind.BAD_OPTION, "--samples must be >= 1, got " + samples);
+        var dimValues = ModelInputs.parseDims(dims);
+        String textValue = null;
+        if (text != null) {
+            try {
+                textValue = Files.readString(text);
+            } catch (IOException e) {
+                throw new StampException(StampException.Kind.INPUT_MISSING, "cannot read --text " + text + ": " + e.getMessage(), e);
+            }
+        }
+        LoadedModel a = ModelFile.read(original);
+        LoadedModel b = ModelFile.read(rewritten);
+        List<ModelInputs.Sample> inputs = ModelInputs.forModel(a, textValue, tokenizer, seqLen, samples, dimValues);
+        Validator.Report r = Validator.validate(a, b, inputs);
+        if (report != null) RewriteJob.writeText(report, r.toJson());
+        print(spec.commandLine().getOut(), r);
+        return 0;
+    }
+
+    static void print(PrintWriter o, Validator.Report r) {
+        o.printf("%d sample(s)%n", r.samples());
+        o.printf("%-40s %12s %10s  %s%n", "output", "SQNR (dB)", "cosine", "max|Δ|/max|x|");
+        for (Validator.OutputMetric m : r.outputs()) {
+            o.printf("%-40s %12s %10s  %.3g%n", m.name(), Format.db(m.sqnrDb()), Format.cos(m.cosine()) + " " + m.cosineKind(), m.maxRelativeError());
+        }
+        if (!r.layers().isEmpty()) {
+            o.printf("%nper rewritten layer (output tensor SQNR, rewritten vs original):%n");
+            for (Validator.LayerMetric l : r.layers()) {
+                o.printf("  %-48s %-40s %10s%n", l.name(), l.output(), Format.db(l.sqnrDb()));
+            }
+            o.printf("mean layer SQNR: %s dB over %d layers%n", Format.db(r.meanLayerSqnrDb()), r.layers().size());
+        }
+        for (String n : r.notes()) o.println("note: " + n);
+        o.flush();
+    }
+}
