@@ -23,6 +23,12 @@ public final class Planner {
             case HAAR, IDENTITY -> layout = SequenceLayout.haar1d(config.levels(), config.sinkTokens());
             case HAAR2D -> {
                 if (config.grid().isPresent()) {
+                    StampConfig.Grid grid = config.grid().get();
+                    long s = layer.sequenceLength();
+                    if (s > 0 && grid.width() > 0 && s - config.sinkTokens() != (long) grid.height() * grid.width()) {
+                        return new Outcome.Refused("--grid " + grid + " holds " + grid.height() * grid.width() + " tokens but the input has "
+                                + s + " tokens with " + config.sinkTokens() + " sink token(s)");
+                    }
                     layout = SequenceLayout.haar2d(config.levels(), config.sinkTokens(), config.grid().get().height());
                     gridSource = config.grid().get() + " (--grid)";
                 } else {

@@ -64,7 +64,6 @@ public final class Rewriter {
         private final OnnxMl.GraphProto graph;
         private final String ruleName;
         private final Map<NodeProto, List<NodeProto>> replacements = new IdentityHashMap<>();
-        private final Map<NodeProto, List<NodeProto>> before = new IdentityHashMap<>();
         private final Map<Integer, OnnxMl.NodeProto> replacedNested = new LinkedHashMap<>();
 
         private GraphEdit(OnnxMl.GraphProto graph, String ruleName) {
@@ -98,7 +97,7 @@ public final class Rewriter {
         /** A node whose nested graphs were rewritten: swap it in at its index. */
         public void replaceNested(int index, NodeProto rewritten) { replacedNested.put(index, rewritten); }
 
-        public boolean isEmpty() { return replacements.isEmpty() && replacedNested.isEmpty() && before.isEmpty(); }
+        public boolean isEmpty() { return replacements.isEmpty() && replacedNested.isEmpty(); }
 
         public OnnxMl.GraphProto apply() {
             if (isEmpty()) return graph;

@@ -61,4 +61,13 @@ class NestedAndGridTest {
         Map<String, Object> in = Map.of("image", Ort.random(12, 1, 3, 16, 24));
         assertTrue(Ort.maxRelativeError(Ort.run(vit, in).get("tokens"), Ort.run(r.model(), in).get("tokens")) < 1e-5);
     }
+
+    @Test
+    void explicitGridThatDoesNotFitTheSequenceIsRefusedWithTheCounts() {
+        OnnxMl.ModelProto vit = TinyGraphs.vitLike(17, 4, 6, 8, 5);
+        StampResult r = StampCompiler.compile(vit, StampConfig.builder().transform(StampConfig.TransformKind.HAAR2D)
+                .grid(StampConfig.Grid.parse("5x5")).build());
+        assertTrue(r.report().rewritten().isEmpty());
+        assertEquals("--grid 5x5 holds 25 tokens but the input has 25 tokens with 1 sink token(s)", r.report().skipped().get(0).reason());
+    }
 }

@@ -29,10 +29,10 @@ public final class Haar2dSequence implements StampOp {
     }
 
     @Override public String opName() { return OP; }
-    @Override public String functionName() { return OP + "_l" + levels + "_s" + sinkTokens + "_h" + gridHeight; }
+    @Override public String functionName() { return OP + SequenceLayout.haar2d(levels, sinkTokens, gridHeight).nameSuffix(); }
     @Override public List<String> inputs() { return List.of("X"); }
     @Override public List<String> outputs() { return List.of("Z"); }
-    @Override public String describe() { return "levels=" + levels + " sink_tokens=" + sinkTokens + " grid_height=" + gridHeight; }
+    @Override public String describe() { return SequenceLayout.haar2d(levels, sinkTokens, gridHeight).describeGeometry(); }
 
     @Override
     public OnnxMl.FunctionProto function(int opset) {

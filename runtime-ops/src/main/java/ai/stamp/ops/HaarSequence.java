@@ -30,10 +30,10 @@ public final class HaarSequence implements StampOp {
     public int sinkTokens() { return sinkTokens; }
 
     @Override public String opName() { return OP; }
-    @Override public String functionName() { return OP + "_l" + levels + "_s" + sinkTokens; }
+    @Override public String functionName() { return OP + SequenceLayout.haar1d(levels, sinkTokens).nameSuffix(); }
     @Override public List<String> inputs() { return List.of("X"); }
     @Override public List<String> outputs() { return List.of("Z"); }
-    @Override public String describe() { return "levels=" + levels + " sink_tokens=" + sinkTokens; }
+    @Override public String describe() { return SequenceLayout.haar1d(levels, sinkTokens).describeGeometry(); }
 
     @Override
     public OnnxMl.FunctionProto function(int opset) {

@@ -24,10 +24,10 @@ public final class HaarSequenceInverse implements StampOp {
     }
 
     @Override public String opName() { return OP; }
-    @Override public String functionName() { return OP + "_l" + levels + "_s" + sinkTokens; }
+    @Override public String functionName() { return OP + SequenceLayout.haar1d(levels, sinkTokens).nameSuffix(); }
     @Override public List<String> inputs() { return List.of("Y", "X"); }
     @Override public List<String> outputs() { return List.of("out"); }
-    @Override public String describe() { return "levels=" + levels + " sink_tokens=" + sinkTokens; }
+    @Override public String describe() { return SequenceLayout.haar1d(levels, sinkTokens).describeGeometry(); }
 
     @Override
     public OnnxMl.FunctionProto function(int opset) {

@@ -38,4 +38,14 @@ public record SequenceLayout(Transform transform, int levels, int sinkTokens, in
     public int blockSide() { return 1 << levels; }
 
     public boolean is2d() { return gridHeight > 0; }
+
+    /** Suffix that makes a transform's function name unique per geometry, e.g. "_l3_s1" or "_l3_s1_h14". */
+    public String nameSuffix() {
+        return "_l" + levels + "_s" + sinkTokens + (is2d() ? "_h" + gridHeight : "");
+    }
+
+    /** The geometry as op attributes, for doc strings and reports. */
+    public String describeGeometry() {
+        return "levels=" + levels + " sink_tokens=" + sinkTokens + (is2d() ? " grid_height=" + gridHeight : "");
+    }
 }
