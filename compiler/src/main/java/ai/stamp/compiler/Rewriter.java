@@ -65,6 +65,8 @@ public final class Rewriter {
         private final String ruleName;
         private final Map<NodeProto, List<NodeProto>> replacements = new IdentityHashMap<>();
         private final Map<Integer, OnnxMl.NodeProto> replacedNested = new LinkedHashMap<>();
+        private final List<OnnxMl.TensorProto> addedInitializers = new ArrayList<>();
+        private final Set<String> removedInitializers = new HashSet<>();
 
         private GraphEdit(OnnxMl.GraphProto graph, String ruleName) {
             this.graph = graph;
@@ -94,10 +96,25 @@ public final class Rewriter {
             replacements.put(old, List.copyOf(substitutes));
         }
 
+        /**
+         * A new initializer of this graph, named fresh from {@code hint} (the tensor's own name is ignored);
+         * {@link #apply()} appends it after the existing ones. Returns the name.
+         */
+        public String addInitializer(String hint, OnnxMl.TensorProto tensor) {
+            String name = fresh(hint);
+            addedInitializers.add(tensor.toBuilder().setName(name).build());
+            return name;
+        }
+
+        /** Drops an initializer of this graph that nothing reads any more (the caller checked that). */
+        public void removeInitializer(String name) { removedInitializers.add(name); }
+
         /** A node whose nested graphs were rewritten: swap it in at its index. */
         public void replaceNested(int index, NodeProto rewritten) { replacedNested.put(index, rewritten); }
 
-        public boolean isEmpty() { return replacements.isEmpty() && replacedNested.isEmpty(); }
+        public boolean isEmpty() {
+            return replacements.isEmpty() && replacedNested.isEmpty() && addedInitializers.isEmpty() && removedInitializers.isEmpty();
+        }
 
         public OnnxMl.GraphProto apply() {
             if (isEmpty()) return graph;
@@ -108,7 +125,14 @@ public final class Rewriter {
                 if (sub != null) out.addAll(sub);
                 else out.add(replacedNested.getOrDefault(i, n));
             }
-            return graph.toBuilder().clearNode().addAllNode(out).build();
+            OnnxMl.GraphProto.Builder b = graph.toBuilder().clearNode().addAllNode(out);
+            if (!addedInitializers.isEmpty() || !removedInitializers.isEmpty()) {
+                List<OnnxMl.TensorProto> inits = new ArrayList<>();
+                for (OnnxMl.TensorProto t : graph.getInitializerList()) if (!removedInitializers.contains(t.getName())) inits.add(t);
+                inits.addAll(addedInitializers);
+                b.clearInitializer().addAllInitializer(inits);
+            }
+            return b.build();
         }
     }
 }

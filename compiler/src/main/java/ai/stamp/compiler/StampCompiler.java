@@ -26,7 +26,7 @@ public final class StampCompiler {
     public static StampResult compile(OnnxMl.ModelProto model, StampConfig config) {
         OpsetCheck.requireSupported(model, "the model");
         Rewriter rewriter = new Rewriter(model);
-        Run run = new Run(rewriter, new LinearLayerMatcher(config.exclude()), new Planner(config), config);
+        Run run = new Run(rewriter, new LinearLayerMatcher(config.exclude()), new Planner(config), config, OpsetCheck.defaultOpset(model));
         OnnxMl.GraphProto graph = run.rewrite(new Graph(model.getGraph()));
 
         OnnxMl.ModelProto.Builder out = model.toBuilder().setGraph(graph);
@@ -63,10 +63,12 @@ public final class StampCompiler {
         final LinearLayerMatcher matcher;
         final Planner planner;
         final StampConfig config;
+        final int opset;
         final List<StampReport.Layer> rewritten = new ArrayList<>();
         final List<StampReport.Skipped> skipped = new ArrayList<>();
 
-        Run(Rewriter rewriter, LinearLayerMatcher matcher, Planner planner, StampConfig config) {
+        Run(Rewriter rewriter, LinearLayerMatcher matcher, Planner planner, StampConfig config, int opset) {
+            this.opset = opset;
             this.rewriter = rewriter;
             this.matcher = matcher;
             this.planner = planner;
@@ -77,7 +79,7 @@ public final class StampCompiler {
             Map<String, TokenGridInference.TokenGrid> grids = config.transform() == StampConfig.TransformKind.HAAR2D && config.grid().isEmpty()
                     ? TokenGridInference.infer(graph) : Map.of();
             Rewriter.GraphEdit edit = rewriter.edit(graph.proto(), StampRule.NAME);
-            StampRule rule = new StampRule(rewriter, edit);
+            StampRule rule = new StampRule(rewriter, edit, config.weights(), config.weightBlock(), opset);
             List<NodeProto> nodes = graph.nodes();
             for (int i = 0; i < nodes.size(); i++) {
                 NodeProto node = nodes.get(i);
@@ -100,9 +102,10 @@ public final class StampCompiler {
                     continue;
                 }
                 LayerPlan plan = ((Planner.Outcome.Planned) outcome).plan();
-                rule.emit(plan);
+                String weightDetail = rule.emit(plan);
+                String detail = weightDetail.isEmpty() ? plan.describeBits() : plan.describeBits() + "; " + weightDetail;
                 rewritten.add(new StampReport.Layer(layer.name(), node.getOpType(), graph.path(), layer.activation(), layer.output(),
-                        layer.weightShape(), plan.describeTransform(), plan.gridSource(), plan.describeBits()));
+                        layer.weightShape(), plan.describeTransform(), plan.gridSource(), detail));
             }
             return edit.apply();
         }

@@ -20,6 +20,23 @@ public final class StampConfig {
         TRANSFORM_ONLY
     }
 
+    /** How the pass quantizes each linear layer's weight (STAMP.md section 5). */
+    public enum WeightQuant {
+        /** Weights stay as they are (float). */
+        NONE(0),
+        /** Symmetric round-to-nearest, 8 bits. */
+        RTN8(8),
+        /** Symmetric round-to-nearest, 4 bits. */
+        RTN4(4);
+
+        private final int bits;
+
+        WeightQuant(int bits) { this.bits = bits; }
+
+        /** 8 or 4; 0 for NONE. */
+        public int bits() { return bits; }
+    }
+
     /** Which sequence transform L is. */
     public enum TransformKind { HAAR, HAAR2D, IDENTITY }
 
@@ -52,6 +69,8 @@ public final class StampConfig {
     private final int loBits;
     private final Grid grid;
     private final Pattern exclude;
+    private final WeightQuant weights;
+    private final int weightBlock;
 
     private StampConfig(Builder b) {
         this.mode = b.mode;
@@ -63,6 +82,8 @@ public final class StampConfig {
         this.loBits = b.loBits;
         this.grid = b.grid;
         this.exclude = b.exclude;
+        this.weights = b.weights;
+        this.weightBlock = b.weightBlock;
     }
 
     public static Builder builder() { return new Builder(); }
@@ -79,10 +100,14 @@ public final class StampConfig {
     public int loBits() { return loBits; }
     public Optional<Grid> grid() { return Optional.ofNullable(grid); }
     public Optional<Pattern> exclude() { return Optional.ofNullable(exclude); }
+    public WeightQuant weights() { return weights; }
+    /** 0: one weight scale per output channel; else the block size along the input dimension. */
+    public int weightBlock() { return weightBlock; }
 
     public Builder toBuilder() {
         return new Builder().mode(mode).transform(transform).levels(levels).sinkTokens(sinkTokens)
-                .hiTokens(hiTokens).hiBits(hiBits).loBits(loBits).grid(grid).exclude(exclude);
+                .hiTokens(hiTokens).hiBits(hiBits).loBits(loBits).grid(grid).exclude(exclude)
+                .weights(weights).weightBlock(weightBlock);
     }
 
     @Override public String toString() {
@@ -90,7 +115,9 @@ public final class StampConfig {
                 + " levels=" + levels + " sink-tokens=" + sinkTokens
                 + " hi-tokens=" + (hiTokens == 0 ? "band" : Integer.toString(hiTokens))
                 + " bits=" + hiBits + "/" + loBits + (grid == null ? "" : " grid=" + grid)
-                + (exclude == null ? "" : " exclude=" + exclude.pattern());
+                + (exclude == null ? "" : " exclude=" + exclude.pattern())
+                + (weights == WeightQuant.NONE ? "" : " weights=" + weights.name().toLowerCase())
+                + (weightBlock == 0 ? "" : " weight-block=" + weightBlock);
     }
 
     public static final class Builder {
@@ -103,6 +130,8 @@ public final class StampConfig {
         private int loBits = 4;
         private Grid grid;
         private Pattern exclude;
+        private WeightQuant weights = WeightQuant.NONE;
+        private int weightBlock = 0;
 
         public Builder mode(Mode v) { mode = v; return this; }
         public Builder transform(TransformKind v) { transform = v; return this; }
@@ -113,15 +142,18 @@ public final class StampConfig {
         public Builder loBits(int v) { loBits = v; return this; }
         public Builder grid(Grid v) { grid = v; return this; }
         public Builder exclude(Pattern v) { exclude = v; return this; }
+        public Builder weights(WeightQuant v) { weights = v; return this; }
+        public Builder weightBlock(int v) { weightBlock = v; return this; }
 
         /** Validates and builds; an invalid value throws IllegalArgumentException with a one-line reason. */
         public StampConfig build() {
-            if (mode == null || transform == null) throw new IllegalArgumentException("mode and transform are required");
+            if (mode == null || transform == null || weights == null) throw new IllegalArgumentException("mode, transform and weights are required");
             if (levels < 0 || levels > 12) throw new IllegalArgumentException("--levels must be in 0..12, got " + levels);
             if (sinkTokens < 0) throw new IllegalArgumentException("--sink-tokens must be >= 0, got " + sinkTokens);
             if (hiTokens < 0) throw new IllegalArgumentException("--hi-tokens must be >= 0 (0 = sink + approximation band), got " + hiTokens);
             checkBits("--hi-bits", hiBits);
             checkBits("--lo-bits", loBits);
+            if (weightBlock < 0) throw new IllegalArgumentException("--weight-block must be > 0 (or 0 = per output channel), got " + weightBlock);
             return new StampConfig(this);
         }
 

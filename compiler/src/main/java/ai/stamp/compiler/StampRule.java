@@ -20,7 +20,8 @@ import java.util.Map;
  * L = forward sequence transform (sink tokens kept out, zero padding to whole blocks), Q = per-token
  * mixed-precision fake quantization, L^T = inverse transform with the padding cropped. The bias is
  * added after the inverse, so the Add that follows a MatMul keeps reading the same tensor name.
- * BASELINE drops L and L^T (same bits per token count); TRANSFORM_ONLY drops Q.
+ * BASELINE drops L and L^T (same bits per token count); TRANSFORM_ONLY drops Q. With weight quantization
+ * on, the MatMul reads the RTN-quantized weight that {@link WeightEmitter} emits (any mode).
  *
  * <p>Layers that read the same activation with the same plan (Q, K and V projections) share one
  * transform and one quantizer: the rule remembers what it emitted per graph edit.
@@ -32,12 +33,22 @@ public final class StampRule {
     private final Rewriter.GraphEdit edit;
     private final Map<String, String> sharedInputs = new HashMap<>();
 
+    private final WeightEmitter weights;
+
+    /** A rule that leaves weights as they are. */
     public StampRule(Rewriter rewriter, Rewriter.GraphEdit edit) {
-        this.rewriter = rewriter;
-        this.edit = edit;
+        this(rewriter, edit, StampConfig.WeightQuant.NONE, 0, 0);
     }
 
-    public void emit(LayerPlan plan) {
+    /** A rule that also quantizes each layer's weight with {@code weights} (emitted in the forms {@code opset} allows). */
+    public StampRule(Rewriter rewriter, Rewriter.GraphEdit edit, StampConfig.WeightQuant weights, int weightBlock, int opset) {
+        this.rewriter = rewriter;
+        this.edit = edit;
+        this.weights = new WeightEmitter(rewriter, edit, weights, weightBlock, opset);
+    }
+
+    /** Emits the rewrite of one layer; returns what happened to its weight ("" when weights are not quantized). */
+    public String emit(LayerPlan plan) {
         LinearLayer layer = plan.layer();
         String name = layer.name();
         List<NodeProto> nodes = new ArrayList<>();
@@ -47,8 +58,9 @@ public final class StampRule {
             quantized = prepareInput(plan, nodes);
             sharedInputs.put(shareKey(plan), quantized);
         }
-        String weight = layer.weight();
-        if (layer.transposeWeight()) {
+        WeightEmitter.Result w = weights.emit(layer, nodes);
+        String weight = w.tensor().orElse(layer.weight());
+        if (w.tensor().isEmpty() && layer.transposeWeight()) {
             String wt = rewriter.fresh(weight + "_T");
             nodes.add(edit.node("Transpose", List.of(weight), List.of(wt), name, intsAttr("perm", 1, 0)));
             weight = wt;
@@ -66,6 +78,7 @@ public final class StampRule {
         }
         if (needsTail) emitGemmTail(layer, linearOut, finalOut, nodes);
         edit.replace(layer.node(), nodes);
+        return w.detail();
     }
 
     /** L X quantized (or each part that applies), the tensor the MatMul reads. */

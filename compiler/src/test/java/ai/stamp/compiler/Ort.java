@@ -28,9 +28,15 @@ final class Ort {
 
     /** Runs the model; inputs are float tensors, except Boolean values which become bool scalars. */
     static Map<String, float[]> run(OnnxMl.ModelProto model, Map<String, Object> inputs) {
+        return run(model, inputs, Map.of());
+    }
+
+    /** As {@link #run(OnnxMl.ModelProto, Map)} with extra session config entries. */
+    static Map<String, float[]> run(OnnxMl.ModelProto model, Map<String, Object> inputs, Map<String, String> config) {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
             opts.setIntraOpNumThreads(1);
+            for (Map.Entry<String, String> e : config.entrySet()) opts.addConfigEntry(e.getKey(), e.getValue());
             try (OrtSession session = env.createSession(model.toByteArray(), opts)) {
                 Map<String, OnnxTensor> feeds = new HashMap<>();
                 try {

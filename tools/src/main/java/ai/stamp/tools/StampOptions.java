@@ -48,12 +48,24 @@ public final class StampOptions {
             description = "Leave MatMul/Gemm nodes whose name matches this Java regular expression (find) untouched.")
     String exclude;
 
+    @Option(names = "--weights", paramLabel = "METHOD", defaultValue = "none",
+            description = "Weight quantization: none (weights stay float), rtn8 or rtn4 (symmetric round-to-nearest, 8 or 4 bits), "
+                    + "emitted as DequantizeLinear of an integer initializer where the model's opset allows (per channel: 13+, "
+                    + "blocked or int4 storage: 21+), else as pre-dequantized float. Default: ${DEFAULT-VALUE}.")
+    String weights;
+
+    @Option(names = "--weight-block", paramLabel = "N", defaultValue = "0",
+            description = "Weight scales: 0 = one per output channel; N > 0 = one per N consecutive input features of each channel. "
+                    + "Default: ${DEFAULT-VALUE}.")
+    int weightBlock;
+
     /** Validates the options; an invalid value throws a BAD_OPTION StampException with a one-line message. */
     public StampConfig toConfig() {
         StampConfig.Builder b = StampConfig.builder()
                 .mode(parseEnum(StampConfig.Mode.class, "--mode", mode))
                 .transform(parseEnum(StampConfig.TransformKind.class, "--transform", transform))
-                .levels(levels).sinkTokens(sinkTokens).hiTokens(hiTokens).hiBits(hiBits).loBits(loBits);
+                .levels(levels).sinkTokens(sinkTokens).hiTokens(hiTokens).hiBits(hiBits).loBits(loBits)
+                .weights(parseEnum(StampConfig.WeightQuant.class, "--weights", weights)).weightBlock(weightBlock);
         try {
             if (grid != null) b.grid(StampConfig.Grid.parse(grid));
         } catch (IllegalArgumentException e) {

@@ -95,6 +95,28 @@ class CliTest {
     }
 
     @Test
+    void badWeightOptions() throws Exception {
+        cli(model().toString(), dir.resolve("o.onnx").toString(), "--weights", "gptq").failsWith(2, "--weights must be one of none, rtn8, rtn4, got 'gptq'");
+        cli(model().toString(), dir.resolve("o.onnx").toString(), "--weights", "rtn4", "--weight-block", "-8")
+                .failsWith(2, "--weight-block must be > 0");
+        cli(model().toString(), dir.resolve("o.onnx").toString(), "--weight-block", "many").failsWith(2, "--weight-block");
+    }
+
+    @Test
+    void weightOptionsMakeTheConfig() {
+        StampOptions o = new StampOptions();
+        new picocli.CommandLine(o).parseArgs("--weights", "RTN4", "--weight-block", "32", "--mode", "baseline");
+        ai.stamp.compiler.StampConfig c = o.toConfig();
+        assertEquals(ai.stamp.compiler.StampConfig.WeightQuant.RTN4, c.weights());
+        assertEquals(32, c.weightBlock());
+        assertTrue(c.toString().endsWith(" weights=rtn4 weight-block=32"), c.toString());
+        StampOptions rtn8 = new StampOptions();
+        new picocli.CommandLine(rtn8).parseArgs("--weights", "rtn8");
+        assertEquals(ai.stamp.compiler.StampConfig.WeightQuant.RTN8, rtn8.toConfig().weights());
+        assertEquals(0, rtn8.toConfig().weightBlock());
+    }
+
+    @Test
     void validateOptionErrors() throws Exception {
         cli("validate", model().toString(), model().toString(), "--samples", "0").failsWith(2, "--samples");
         cli("validate", model().toString(), model().toString(), "--dim", "x").failsWith(2, "--dim");
@@ -109,7 +131,7 @@ class CliTest {
         Run rewrite = cli("rewrite", "--help");
         assertEquals(0, rewrite.code());
         for (String o : new String[] {"--mode", "--transform", "--levels", "--sink-tokens", "--hi-tokens", "--hi-bits", "--lo-bits",
-                "--grid", "--exclude", "--report", "--quiet"}) {
+                "--grid", "--exclude", "--weights", "--weight-block", "--report", "--quiet"}) {
             assertTrue(rewrite.out().contains(o), o);
         }
         Run validate = cli("validate", "--help");

@@ -1,0 +1,173 @@
+package ai.stamp.compiler;
+
+import ai.onnx.proto.OnnxMl;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.stamp.compiler.weights.QuantizedWeight;
+import ai.stamp.compiler.weights.RtnQuantizer;
+import com.google.protobuf.ByteString;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * RTN weight quantization of one linear layer (STAMP.md section 5), called by {@link StampRule}.
+ *
+ * <p>W is quantized as the MatMul uses it, [D, N] (a Gemm's transB is folded in), and emitted in the best
+ * form the model's default opset allows:
+ * <ul>
+ *   <li>per output channel, opset &gt;= 13: an INT8 initializer (INT4 from opset 21) + float scales [N] +
+ *       {@code DequantizeLinear(axis=1)}, zero point omitted (symmetric);</li>
+ *   <li>per block along D, opset &gt;= 21: INT8/INT4 initializer + scales [ceil(D/B), N] +
+ *       {@code DequantizeLinear(axis=0, block_size=B)};</li>
+ *   <li>otherwise: the dequantized values as a new float initializer (same numbers).</li>
+ * </ul>
+ * 4-bit values at opsets 13..20 are stored in INT8 (no INT4 type there). Only a plain float initializer (of
+ * this graph or an outer one) is quantized; anything else is left as it is and the detail says why. The
+ * original initializer is removed only when this layer was its sole reader in its own graph.
+ */
+final class WeightEmitter {
+    static final int MIN_OPSET_PER_AXIS = 13;
+    static final int MIN_OPSET_BLOCKED_AND_INT4 = 21;
+
+    /** {@code tensor}: the [D, N] weight the MatMul should read, empty when the weight was left alone. */
+    record Result(Optional<String> tensor, String detail) {
+        static Result none() { return new Result(Optional.empty(), ""); }
+    }
+
+    private final Rewriter rewriter;
+    private final Rewriter.GraphEdit edit;
+    private final StampConfig.WeightQuant method;
+    private final int block;
+    private final int opset;
+
+    WeightEmitter(Rewriter rewriter, Rewriter.GraphEdit edit, StampConfig.WeightQuant method, int block, int opset) {
+        this.rewriter = rewriter;
+        this.edit = edit;
+        this.method = method;
+        this.block = block;
+        this.opset = opset;
+    }
+
+    Result emit(LinearLayer layer, List<NodeProto> nodes) {
+        if (method == StampConfig.WeightQuant.NONE) return Result.none();
+        int bits = method.bits();
+        String tag = "W" + bits + " rtn" + (block == 0 ? " per-channel" : " block=" + block);
+        String w = layer.weight();
+        Graph graph = layer.graph();
+        Optional<TensorProto> init = graph.initializer(w);
+        String problem = init.isPresent() ? unreadable(w, init.get()) : "weight '" + w + "' is "
+                + graph.producer(w).map(p -> "computed by a " + p.getOpType() + " node").orElse("not an initializer")
+                + ", not a float initializer";
+        if (problem != null) return new Result(Optional.empty(), tag + " skipped: " + problem + " (weight left as it is)");
+
+        TensorProto t = init.get();
+        int rows = (int) t.getDims(0), cols = (int) t.getDims(1);
+        float[] values = floats(t);
+        int d = rows, n = cols;
+        if (layer.transposeWeight()) {
+            values = transpose(values, rows, cols);
+            d = cols;
+            n = rows;
+        }
+        QuantizedWeight q = RtnQuantizer.quantize(values, d, n, bits, block);
+
+        String name = layer.name();
+        String out;
+        String form;
+        String noDq = whyNoDequantizeLinear(bits);
+        if (noDq == null) {
+            boolean int4 = bits == 4 && opset >= MIN_OPSET_BLOCKED_AND_INT4;
+            String qName = edit.addInitializer(w + "_rtn" + bits, intTensor(q, int4));
+            String sName = edit.addInitializer(w + "_rtn" + bits + "_scale", floatTensor(q.scales(), block == 0 ? new long[] {n} : new long[] {q.scaleRows(), n}));
+            out = rewriter.fresh(w + "_dq");
+            OnnxMl.AttributeProto[] attrs = block == 0
+                    ? new OnnxMl.AttributeProto[] {intAttr("axis", 1)}
+                    : new OnnxMl.AttributeProto[] {intAttr("axis", 0), intAttr("block_size", block)};
+            nodes.add(edit.node("DequantizeLinear", List.of(qName, sName), List.of(out), name, attrs));
+            form = "DequantizeLinear(" + (int4 ? "int4" : bits == 4 ? "int8; opset " + opset + " has no int4" : "int8") + ")";
+        } else {
+            out = edit.addInitializer(w + "_rtn" + bits + "_dequantized", floatTensor(q.dequantize(), new long[] {d, n}));
+            form = "pre-dequantized float (" + noDq + ")";
+        }
+        return new Result(Optional.of(out), tag + " as " + form + removeOriginal(layer));
+    }
+
+    /** Null when a DequantizeLinear of the integer weight is expressible at this opset, else why not. */
+    private String whyNoDequantizeLinear(int bits) {
+        if (block > 0 && opset < MIN_OPSET_BLOCKED_AND_INT4) return "opset " + opset + " has no blocked DequantizeLinear";
+        if (opset < MIN_OPSET_PER_AXIS) return "opset " + opset + (bits == 4 ? " has no int4" : " has no per-axis DequantizeLinear");
+        return null;
+    }
+
+    /** Removes the original initializer when this layer was its only reader; else says why it stays. */
+    private String removeOriginal(LinearLayer layer) {
+        String w = layer.weight();
+        Graph graph = layer.graph();
+        boolean local = graph.proto().getInitializerList().stream().anyMatch(t -> t.getName().equals(w));
+        if (!local) return "; original '" + w + "' kept (outer-scope initializer)";
+        boolean soleReader = graph.consumers(w).stream().allMatch(c -> c == layer.node())
+                && !graph.isGraphOutput(w)
+                && graph.proto().getInputList().stream().noneMatch(v -> v.getName().equals(w));
+        if (!soleReader) return "; original '" + w + "' kept (read elsewhere)";
+        edit.removeInitializer(w);
+        return "";
+    }
+
+    /** Null when {@code t} is a plain float32 rank-2 initializer with its data inline, else the problem. */
+    private static String unreadable(String w, TensorProto t) {
+        if (t.getDataLocation() == TensorProto.DataLocation.EXTERNAL) return "weight '" + w + "' is stored as external data";
+        if (t.getDataType() != TensorProto.DataType.FLOAT_VALUE) {
+            return "weight '" + w + "' is " + TensorProto.DataType.forNumber(t.getDataType()) + ", not float32";
+        }
+        if (t.getDimsCount() != 2) return "weight '" + w + "' has rank " + t.getDimsCount();
+        long count = t.getDims(0) * t.getDims(1);
+        long stored = t.getFloatDataCount() > 0 ? t.getFloatDataCount() : t.getRawData().size() / 4;
+        if (count != stored) return "weight '" + w + "' holds " + stored + " values, its shape says " + count;
+        return null;
+    }
+
+    private static float[] floats(TensorProto t) {
+        if (t.getFloatDataCount() > 0) {
+            float[] v = new float[t.getFloatDataCount()];
+            for (int i = 0; i < v.length; i++) v[i] = t.getFloatData(i);
+            return v;
+        }
+        ByteBuffer b = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        float[] v = new float[b.remaining() / 4];
+        b.asFloatBuffer().get(v);
+        return v;
+    }
+
+    private static float[] transpose(float[] v, int rows, int cols) {
+        float[] out = new float[v.length];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++) out[c * rows + r] = v[r * cols + c];
+        return out;
+    }
+
+    /** INT8 (one byte per value) or INT4 (two values per byte, low nibble first) [D, N]. */
+    private static TensorProto intTensor(QuantizedWeight q, boolean int4) {
+        byte[] v = q.values();
+        byte[] raw = v;
+        if (int4) {
+            raw = new byte[(v.length + 1) / 2];
+            for (int i = 0; i < v.length; i++) raw[i / 2] |= (byte) ((v[i] & 0x0F) << (i % 2 == 0 ? 0 : 4));
+        }
+        return TensorProto.newBuilder().setDataType(int4 ? TensorProto.DataType.INT4_VALUE : TensorProto.DataType.INT8_VALUE)
+                .addDims(q.rows()).addDims(q.cols()).setRawData(ByteString.copyFrom(raw)).build();
+    }
+
+    private static TensorProto floatTensor(float[] values, long[] dims) {
+        ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        b.asFloatBuffer().put(values);
+        TensorProto.Builder t = TensorProto.newBuilder().setDataType(TensorProto.DataType.FLOAT_VALUE).setRawData(ByteString.copyFrom(b.array()));
+        for (long dim : dims) t.addDims(dim);
+        return t.build();
+    }
+
+    private static OnnxMl.AttributeProto intAttr(String name, long value) {
+        return OnnxMl.AttributeProto.newBuilder().setName(name).setType(OnnxMl.AttributeProto.AttributeType.INT).setI(value).build();
+    }
+}
