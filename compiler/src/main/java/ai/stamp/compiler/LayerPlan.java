@@ -1,15 +1,18 @@
 package ai.stamp.compiler;
 
 import ai.stamp.ops.SequenceLayout;
+import ai.stamp.ops.TokenPrecision;
 
 /**
  * What the rule will insert for one linear layer: the sequence layout of its quantized activation
  * (IDENTITY for the matched-bit baseline), the bit-widths and the high-precision token count.
  *
- * @param transformed layout of the transform (for BASELINE: the transform whose band size is matched)
+ * @param transformed     layout of the transform (for BASELINE: the transform whose band size is matched)
+ * @param coefficientBits energy allocation: bits of each in-block coefficient index (null: the fixed
+ *                        sink + band / --hi-tokens rule)
  */
 public record LayerPlan(LinearLayer layer, StampConfig.Mode mode, SequenceLayout transformed, int hiBits, int loBits,
-                        int hiTokens, String gridSource) {
+                        int hiTokens, String gridSource, int[] coefficientBits) {
 
     public boolean transforms() { return mode != StampConfig.Mode.BASELINE; }
 
@@ -17,6 +20,11 @@ public record LayerPlan(LinearLayer layer, StampConfig.Mode mode, SequenceLayout
 
     /** The layout the quantizer sees. */
     public SequenceLayout quantizedLayout() { return transforms() ? transformed : transformed.identityOf(); }
+
+    /** The op that gives each token of the quantized tensor its level count. */
+    public TokenPrecision tokenPrecision() {
+        return new TokenPrecision(quantizedLayout(), hiBits, loBits, hiTokens);
+    }
 
     public String describeTransform() {
         SequenceLayout l = transformed;

@@ -1,13 +1,20 @@
 package ai.stamp.compiler;
 
+import ai.stamp.compiler.calibration.CalibrationStats;
 import ai.stamp.ops.SequenceLayout;
 import java.util.Map;
 
 /** Turns the config (and the token grids found in the graph) into a {@link LayerPlan} per linear layer. */
 public final class Planner {
     private final StampConfig config;
+    private final CalibrationStats stats;
 
-    public Planner(StampConfig config) { this.config = config; }
+    public Planner(StampConfig config) { this(config, CalibrationStats.NONE); }
+
+    public Planner(StampConfig config, CalibrationStats stats) {
+        this.config = config;
+        this.stats = stats;
+    }
 
     /** A plan, or the reason the layer cannot be planned (reported as skipped). */
     public sealed interface Outcome {
@@ -50,6 +57,6 @@ public final class Planner {
             }
             mode = StampConfig.Mode.BASELINE;
         }
-        return new Outcome.Planned(new LayerPlan(layer, mode, layout, config.hiBits(), config.loBits(), config.hiTokens(), gridSource));
+        return new Outcome.Planned(new LayerPlan(layer, mode, layout, config.hiBits(), config.loBits(), config.hiTokens(), gridSource, null));
     }
 }

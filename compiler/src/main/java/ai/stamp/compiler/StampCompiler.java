@@ -2,6 +2,7 @@ package ai.stamp.compiler;
 
 import ai.onnx.proto.OnnxMl;
 import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.stamp.compiler.calibration.CalibrationStats;
 import ai.stamp.ops.StampDomain;
 import com.google.gson.Gson;
 import java.util.ArrayList;
@@ -24,9 +25,20 @@ public final class StampCompiler {
     private StampCompiler() {}
 
     public static StampResult compile(OnnxMl.ModelProto model, StampConfig config) {
+        return compile(model, config, CalibrationStats.NONE);
+    }
+
+    /**
+     * As {@link #compile(OnnxMl.ModelProto, StampConfig)}, with calibration statistics of the original model
+     * (from {@code ai.stamp.compiler.calibration.Calibrator}) for GPTQ, SmoothQuant and energy allocation.
+     */
+    public static StampResult compile(OnnxMl.ModelProto model, StampConfig config, CalibrationStats stats) {
+        if (config.needsCalibration() && stats.isEmpty()) {
+            throw new StampException(StampException.Kind.BAD_OPTION, "GPTQ, --smooth and --allocate energy need calibration data: add --calib FILE|DIR");
+        }
         OpsetCheck.requireSupported(model, "the model");
         Rewriter rewriter = new Rewriter(model);
-        Run run = new Run(rewriter, new LinearLayerMatcher(config.exclude()), new Planner(config), config, OpsetCheck.defaultOpset(model));
+        Run run = new Run(rewriter, new LinearLayerMatcher(config.exclude()), new Planner(config, stats), config, OpsetCheck.defaultOpset(model), stats);
         OnnxMl.GraphProto graph = run.rewrite(new Graph(model.getGraph()));
 
         OnnxMl.ModelProto.Builder out = model.toBuilder().setGraph(graph);
@@ -64,11 +76,13 @@ public final class StampCompiler {
         final Planner planner;
         final StampConfig config;
         final int opset;
+        final CalibrationStats stats;
         final List<StampReport.Layer> rewritten = new ArrayList<>();
         final List<StampReport.Skipped> skipped = new ArrayList<>();
 
-        Run(Rewriter rewriter, LinearLayerMatcher matcher, Planner planner, StampConfig config, int opset) {
+        Run(Rewriter rewriter, LinearLayerMatcher matcher, Planner planner, StampConfig config, int opset, CalibrationStats stats) {
             this.opset = opset;
+            this.stats = stats;
             this.rewriter = rewriter;
             this.matcher = matcher;
             this.planner = planner;
@@ -79,7 +93,7 @@ public final class StampCompiler {
             Map<String, TokenGridInference.TokenGrid> grids = config.transform() == StampConfig.TransformKind.HAAR2D && config.grid().isEmpty()
                     ? TokenGridInference.infer(graph) : Map.of();
             Rewriter.GraphEdit edit = rewriter.edit(graph.proto(), StampRule.NAME);
-            StampRule rule = new StampRule(rewriter, edit, config.weights(), config.weightBlock(), opset);
+            StampRule rule = new StampRule(rewriter, edit, config, opset, stats);
             List<NodeProto> nodes = graph.nodes();
             for (int i = 0; i < nodes.size(); i++) {
                 NodeProto node = nodes.get(i);

@@ -27,7 +27,11 @@ public final class StampConfig {
         /** Symmetric round-to-nearest, 8 bits. */
         RTN8(8),
         /** Symmetric round-to-nearest, 4 bits. */
-        RTN4(4);
+        RTN4(4),
+        /** GPTQ (needs calibration: X^T X per layer), 8 bits. */
+        GPTQ8(8),
+        /** GPTQ (needs calibration: X^T X per layer), 4 bits. */
+        GPTQ4(4);
 
         private final int bits;
 
@@ -35,6 +39,25 @@ public final class StampConfig {
 
         /** 8 or 4; 0 for NONE. */
         public int bits() { return bits; }
+
+        public boolean isGptq() { return this == GPTQ8 || this == GPTQ4; }
+    }
+
+    /** Feature-axis rotation R (STAMP.md section 6): X R online, R^T folded into W offline. */
+    public enum Rotation {
+        NONE,
+        /** Orthonormal Hadamard (Sylvester x Paley) of the feature size. */
+        HADAMARD,
+        /** Hadamard times a fixed pseudo-random diagonal of signs (QuaRot's randomized Hadamard). */
+        RANDOM_HADAMARD
+    }
+
+    /** How the tokens' bit-widths are chosen. */
+    public enum Allocation {
+        /** Sink + approximation band (or --hi-tokens K) at --hi-bits, the rest at --lo-bits (the paper's rule). */
+        FIXED,
+        /** Per layer, from calibrated coefficient energies (STAMP.md section 7), under --avg-bits. */
+        ENERGY
     }
 
     /** Which sequence transform L is. */
@@ -71,6 +94,10 @@ public final class StampConfig {
     private final Pattern exclude;
     private final WeightQuant weights;
     private final int weightBlock;
+    private final Rotation rotation;
+    private final double smoothAlpha;
+    private final Allocation allocation;
+    private final double avgBits;
 
     private StampConfig(Builder b) {
         this.mode = b.mode;
@@ -84,6 +111,10 @@ public final class StampConfig {
         this.exclude = b.exclude;
         this.weights = b.weights;
         this.weightBlock = b.weightBlock;
+        this.rotation = b.rotation;
+        this.smoothAlpha = b.smoothAlpha;
+        this.allocation = b.allocation;
+        this.avgBits = b.avgBits;
     }
 
     public static Builder builder() { return new Builder(); }
@@ -103,11 +134,22 @@ public final class StampConfig {
     public WeightQuant weights() { return weights; }
     /** 0: one weight scale per output channel; else the block size along the input dimension. */
     public int weightBlock() { return weightBlock; }
+    public Rotation rotation() { return rotation; }
+    /** SmoothQuant migration strength alpha in [0, 1]; negative means SmoothQuant is off. */
+    public double smoothAlpha() { return smoothAlpha; }
+    public boolean smooth() { return smoothAlpha >= 0; }
+    public Allocation allocation() { return allocation; }
+    /** Budget of average activation bits per token for {@link Allocation#ENERGY}. */
+    public double avgBits() { return avgBits; }
+
+    /** Whether this config needs calibration statistics (GPTQ, SmoothQuant, energy allocation). */
+    public boolean needsCalibration() { return weights.isGptq() || smooth() || allocation == Allocation.ENERGY; }
 
     public Builder toBuilder() {
         return new Builder().mode(mode).transform(transform).levels(levels).sinkTokens(sinkTokens)
                 .hiTokens(hiTokens).hiBits(hiBits).loBits(loBits).grid(grid).exclude(exclude)
-                .weights(weights).weightBlock(weightBlock);
+                .weights(weights).weightBlock(weightBlock).rotation(rotation).smoothAlpha(smoothAlpha)
+                .allocation(allocation).avgBits(avgBits);
     }
 
     @Override public String toString() {
@@ -117,7 +159,10 @@ public final class StampConfig {
                 + " bits=" + hiBits + "/" + loBits + (grid == null ? "" : " grid=" + grid)
                 + (exclude == null ? "" : " exclude=" + exclude.pattern())
                 + (weights == WeightQuant.NONE ? "" : " weights=" + weights.name().toLowerCase())
-                + (weightBlock == 0 ? "" : " weight-block=" + weightBlock);
+                + (weightBlock == 0 ? "" : " weight-block=" + weightBlock)
+                + (rotation == Rotation.NONE ? "" : " rotate=" + rotation.name().toLowerCase().replace('_', '-'))
+                + (smooth() ? " smooth=" + smoothAlpha : "")
+                + (allocation == Allocation.FIXED ? "" : " allocate=energy avg-bits=" + avgBits);
     }
 
     public static final class Builder {
@@ -132,6 +177,10 @@ public final class StampConfig {
         private Pattern exclude;
         private WeightQuant weights = WeightQuant.NONE;
         private int weightBlock = 0;
+        private Rotation rotation = Rotation.NONE;
+        private double smoothAlpha = -1;
+        private Allocation allocation = Allocation.FIXED;
+        private double avgBits = Double.NaN;
 
         public Builder mode(Mode v) { mode = v; return this; }
         public Builder transform(TransformKind v) { transform = v; return this; }
@@ -144,6 +193,10 @@ public final class StampConfig {
         public Builder exclude(Pattern v) { exclude = v; return this; }
         public Builder weights(WeightQuant v) { weights = v; return this; }
         public Builder weightBlock(int v) { weightBlock = v; return this; }
+        public Builder rotation(Rotation v) { rotation = v; return this; }
+        public Builder smoothAlpha(double v) { smoothAlpha = v; return this; }
+        public Builder allocation(Allocation v) { allocation = v; return this; }
+        public Builder avgBits(double v) { avgBits = v; return this; }
 
         /** Validates and builds; an invalid value throws IllegalArgumentException with a one-line reason. */
         public StampConfig build() {
@@ -154,6 +207,16 @@ public final class StampConfig {
             checkBits("--hi-bits", hiBits);
             checkBits("--lo-bits", loBits);
             if (weightBlock < 0) throw new IllegalArgumentException("--weight-block must be > 0 (or 0 = per output channel), got " + weightBlock);
+            if (rotation == null || allocation == null) throw new IllegalArgumentException("rotation and allocation are required");
+            if (smoothAlpha >= 0 && smoothAlpha > 1) throw new IllegalArgumentException("--smooth ALPHA must be in 0..1, got " + smoothAlpha);
+            if (allocation == Allocation.ENERGY) {
+                if (!(avgBits >= loBits && avgBits <= hiBits)) {
+                    throw new IllegalArgumentException("--allocate energy needs --avg-bits X with --lo-bits <= X <= --hi-bits (" + loBits + ".." + hiBits + "), got " + avgBits);
+                }
+                if (hiTokens != 0) throw new IllegalArgumentException("--allocate energy chooses the high-precision tokens itself: drop --hi-tokens");
+            } else if (!Double.isNaN(avgBits)) {
+                throw new IllegalArgumentException("--avg-bits only applies with --allocate energy");
+            }
             return new StampConfig(this);
         }
 

@@ -1,12 +1,11 @@
 package ai.stamp.compiler;
 
 import ai.onnx.proto.OnnxMl;
+import ai.stamp.compiler.calibration.CalibrationStats;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.stamp.ops.MixedPrecisionQdq;
-import ai.stamp.ops.SequenceLayout;
 import ai.stamp.ops.SequenceTransforms;
 import ai.stamp.ops.StampOp;
-import ai.stamp.ops.TokenPrecision;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -34,6 +33,8 @@ public final class StampRule {
     private final Map<String, String> sharedInputs = new HashMap<>();
 
     private final WeightEmitter weights;
+    private final StampConfig config;
+    private final CalibrationStats stats;
 
     /** A rule that leaves weights as they are. */
     public StampRule(Rewriter rewriter, Rewriter.GraphEdit edit) {
@@ -42,9 +43,16 @@ public final class StampRule {
 
     /** A rule that also quantizes each layer's weight with {@code weights} (emitted in the forms {@code opset} allows). */
     public StampRule(Rewriter rewriter, Rewriter.GraphEdit edit, StampConfig.WeightQuant weights, int weightBlock, int opset) {
+        this(rewriter, edit, StampConfig.builder().weights(weights).weightBlock(weightBlock).build(), opset, CalibrationStats.NONE);
+    }
+
+    /** The rule as a whole config asks for it, with calibration statistics where the config needs them. */
+    public StampRule(Rewriter rewriter, Rewriter.GraphEdit edit, StampConfig config, int opset, CalibrationStats stats) {
         this.rewriter = rewriter;
         this.edit = edit;
-        this.weights = new WeightEmitter(rewriter, edit, weights, weightBlock, opset);
+        this.config = config;
+        this.stats = stats;
+        this.weights = new WeightEmitter(rewriter, edit, config.weights(), config.weightBlock(), opset);
     }
 
     /** Emits the rewrite of one layer; returns what happened to its weight ("" when weights are not quantized). */
@@ -91,9 +99,8 @@ public final class StampRule {
             nodes.add(edit.call(SequenceTransforms.forward(plan.transformed()), List.of(x), List.of(z), name));
         }
         if (!plan.quantizes()) return z;
-        SequenceLayout quantLayout = plan.quantizedLayout();
         String levels = rewriter.fresh(x + "_stamp_levels");
-        nodes.add(edit.call(new TokenPrecision(quantLayout, plan.hiBits(), plan.loBits(), plan.hiTokens()), List.of(z), List.of(levels), name));
+        nodes.add(edit.call(plan.tokenPrecision(), List.of(z), List.of(levels), name));
         String zq = rewriter.fresh(x + "_stamp_q");
         nodes.add(edit.call(MixedPrecisionQdq.INSTANCE, List.of(z, levels), List.of(zq), name));
         return zq;
