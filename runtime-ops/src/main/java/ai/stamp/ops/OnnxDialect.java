@@ -178,6 +178,16 @@ public final class OnnxDialect {
     /** Zero-pads {@code x}; {@code pads} is a computed int64 [2·rank] tensor (an input since opset 11). */
     public String padZeros(String x, String pads) { return op("Pad", x, pads); }
 
+    /**
+     * Pads {@code x} by repeating its edge values ({@code mode="edge"}); {@code pads} as for
+     * {@link #padZeros}. Negative pads crop (ONNX Pad semantics, checked on ORT at opset 11).
+     */
+    public String padEdge(String x, String pads) {
+        AttributeProto mode = AttributeProto.newBuilder().setName("mode").setType(AttributeProto.AttributeType.STRING)
+                .setS(com.google.protobuf.ByteString.copyFromUtf8("edge")).build();
+        return op("Pad", List.of(mode), x, pads);
+    }
+
     public String unsqueeze(String x, long... axes) {
         return opset >= 13 ? op("Unsqueeze", x, ints(axes)) : op("Unsqueeze", List.of(intsAttr("axes", axes)), x);
     }

@@ -94,6 +94,19 @@ class SequenceTransformsTest {
     }
 
     @Test
+    void sinkLongerThanOneBlock() {
+        // the 1D inverse pads the sink rows at the front to k0 = ceil(sink / B) identity blocks: k0 >= 2 here
+        Random rnd = new Random(14);
+        for (int opset : new int[] {11, 13}) {
+            for (int[] ls : new int[][] {{1, 5}, {2, 9}, {2, 8}}) {
+                for (int len : new int[] {1, 4, 5, 8, 9, 10, 33}) {
+                    check(SequenceLayout.haar1d(ls[0], ls[1]), OrtHarness.shapeOfRank(2 + len % 3, len, 3), opset, rnd);
+                }
+            }
+        }
+    }
+
+    @Test
     void sequenceShorterThanSinkPassesThrough() {
         Random rnd = new Random(13);
         SequenceLayout layout = SequenceLayout.haar1d(3, 4);

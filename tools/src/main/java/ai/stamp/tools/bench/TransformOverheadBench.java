@@ -25,25 +25,32 @@ import java.util.Random;
  * graph as in real exports). Variants are timed interleaved (one run of each per round) and the
  * median over rounds is reported.
  *
- * <p>Usage: {@code TransformOverheadBench [rounds] [--dump DIR] [--baseline DIR]}. {@code --dump} writes
+ * <p>Usage: {@code TransformOverheadBench [rounds] [--threads N (2)] [--no-spin] [--dump DIR] [--baseline DIR]}. {@code --dump} writes
  * the current 1D function bodies (opset 11) to DIR; {@code --baseline} adds a column timing bodies
- * previously dumped there, so an old and a new body are compared in the same interleaved run.
+ * previously dumped there, so an old and a new body are compared in the same interleaved run. Ratios
+ * are medians of per-round ratios. On a shared 2-core machine the spinning ORT pool makes 2-thread
+ * timings bimodal (bare 2.9 or 5.5 ms at random); {@code --no-spin} (allow_spinning=0) gives stable
+ * numbers there, and {@code --threads 1} is the other stable choice.
  */
 public final class TransformOverheadBench {
     static final int OPSET = 11;
     static final int LEVELS = 3;
     static final int[][] SHAPES = {{256, 384, 1536}, {256, 1536, 384}, {2048, 1024, 1024}};
     static final int[] SINKS = {1, 0};
+    static boolean SPIN = true;
 
     private TransformOverheadBench() {}
 
     public static void main(String[] args) throws Exception {
         int rounds = 60;
+        int threads = 2;
         Path dump = null, baseline = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--dump" -> dump = Path.of(args[++i]);
                 case "--baseline" -> baseline = Path.of(args[++i]);
+                case "--threads" -> threads = Integer.parseInt(args[++i]);
+                case "--no-spin" -> SPIN = false;
                 default -> rounds = Integer.parseInt(args[i]);
             }
         }
@@ -78,7 +85,7 @@ public final class TransformOverheadBench {
                     labels.add("baseline");
                     models.add(model(sdn, base).toByteArray());
                 }
-                double[][] t = time(env, models, sdn, rounds);
+                double[][] t = time(env, models, sdn, rounds, threads);
                 System.out.printf("%-18s %4d %9.3f %9.3f %8.3f%s%n", sdn[0] + "," + sdn[1] + "," + sdn[2], sink,
                         median(t[0]), median(t[1]), medianRatio(t[1], t[0]),
                         baseline != null ? String.format("  %8.3f", medianRatio(t[2], t[0])) : "");
@@ -129,7 +136,7 @@ public final class TransformOverheadBench {
     }
 
     /** ms per model and round [model][round]; the models run interleaved (rotating order) after a warm-up. */
-    static double[][] time(OrtEnvironment env, List<byte[]> models, int[] sdn, int rounds) throws OrtException {
+    static double[][] time(OrtEnvironment env, List<byte[]> models, int[] sdn, int rounds, int threads) throws OrtException {
         Random rnd = new Random(3);
         float[] x = new float[sdn[0] * sdn[1]];
         for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
@@ -138,7 +145,9 @@ public final class TransformOverheadBench {
         try (OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(x), new long[] {1, sdn[0], sdn[1]})) {
             for (byte[] m : models) {
                 OrtSession.SessionOptions so = new OrtSession.SessionOptions();
-                so.setIntraOpNumThreads(2);
+                so.setIntraOpNumThreads(threads);
+                // spinning pool threads make 2-thread timings bimodal (2.9 vs 5.5 ms) on a busy 2-core box
+                if (!SPIN) so.addConfigEntry("session.intra_op.allow_spinning", "0");
                 so.setInterOpNumThreads(1);
                 sessions.add(env.createSession(m, so));
             }
