@@ -1,10 +1,20 @@
 package ai.stamp.compiler;
 
+import ai.stamp.compiler.calibration.ActivationStats;
 import ai.stamp.compiler.calibration.CalibrationStats;
 import ai.stamp.ops.SequenceLayout;
 import java.util.Map;
 
-/** Turns the config (and the token grids found in the graph) into a {@link LayerPlan} per linear layer. */
+/**
+ * Turns the config (and the token grids found in the graph) into a {@link LayerPlan} per linear layer.
+ *
+ * <p>With {@code --allocate energy} (1D Haar only; the calibration holds 1D coefficient energies) the
+ * {@link EnergyAllocator} picks each layer's levels L and bit table from its input's calibrated energies
+ * under --avg-bits (config levels are then ignored). The matched baseline (mode BASELINE, or transform
+ * IDENTITY) keeps the fixed first-K rule with K chosen so that its average bits over the S raw tokens
+ * equal the energy plan's average at S ({@link EnergyAllocator#matchedHiTokens}); TRANSFORM_ONLY uses the
+ * allocator's L when statistics exist (so it checks the very transform STAMP would insert), else --levels.
+ */
 public final class Planner {
     private final StampConfig config;
     private final CalibrationStats stats;
@@ -57,6 +67,34 @@ public final class Planner {
             }
             mode = StampConfig.Mode.BASELINE;
         }
+        if (config.allocation() == StampConfig.Allocation.ENERGY) return planEnergy(layer, mode, layout, gridSource);
         return new Outcome.Planned(new LayerPlan(layer, mode, layout, config.hiBits(), config.loBits(), config.hiTokens(), gridSource, null));
+    }
+
+    private Outcome planEnergy(LinearLayer layer, StampConfig.Mode mode, SequenceLayout layout, String gridSource) {
+        if (layout.is2d()) {
+            return new Outcome.Refused("--allocate energy needs 1D coefficient energies: use --transform haar (or identity) with it");
+        }
+        ActivationStats act = stats.of(layer.activation()).orElse(null);
+        if (act == null || act.coefficientEnergy() == null || act.coefficientEnergy().isEmpty()) {
+            if (mode == StampConfig.Mode.TRANSFORM_ONLY) {
+                return new Outcome.Planned(new LayerPlan(layer, mode, layout, config.hiBits(), config.loBits(), 0, gridSource, null));
+            }
+            return new Outcome.Refused("--allocate energy needs coefficient energies of its input '" + layer.activation()
+                    + "': give calibration data with --calib");
+        }
+        if (stats.samples() > 0 && stats.sinkTokens() != config.sinkTokens()) {
+            return new Outcome.Refused("calibration energies were measured with " + stats.sinkTokens() + " sink token(s) but --sink-tokens is "
+                    + config.sinkTokens() + ": recalibrate with --calib");
+        }
+        int seq = EnergyAllocator.sequenceLength(layer, act, stats);
+        EnergyAllocator.Allocation a = EnergyAllocator.of(config).allocate(act, seq);
+        SequenceLayout chosen = SequenceLayout.haar1d(a.levels(), layout.sinkTokens());
+        return new Outcome.Planned(switch (mode) {
+            case STAMP -> new LayerPlan(layer, mode, chosen, config.hiBits(), config.loBits(), 0, gridSource, a.coefficientBits(), a.averageBits());
+            case TRANSFORM_ONLY -> new LayerPlan(layer, mode, chosen, config.hiBits(), config.loBits(), 0, gridSource, null);
+            case BASELINE -> new LayerPlan(layer, mode, chosen, config.hiBits(), config.loBits(),
+                    EnergyAllocator.matchedHiTokens(a.averageBits(), seq, config.hiBits(), config.loBits()), gridSource, null, a.averageBits());
+        });
     }
 }

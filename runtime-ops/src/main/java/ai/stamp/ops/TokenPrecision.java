@@ -1,6 +1,11 @@
 package ai.stamp.ops;
 
 import ai.onnx.proto.OnnxMl;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.List;
 
 /**
@@ -19,6 +24,11 @@ import java.util.List;
  * </ul>
  * For the IDENTITY layout (matched-bit baseline, T = S) the first hiCount tokens are high, hiCount =
  * K, or s + the band size the transformed layout would have for this S.
+ *
+ * <p><b>Bit table</b> ({@link #withTable}, energy allocation, STAMP.md section 7): a transformed layout
+ * and a table b[c] of B2 bit-widths, one per in-block coefficient index; token t < s gets hiBits, token
+ * t >= s gets b[(t - s) mod B2]. The body is Range -> Sub -> Mod -> Gather on a constant table of
+ * q = 2^b - 1 (plus a Where for the sink), so it needs no per-T constants.
  */
 public final class TokenPrecision implements StampOp {
     public static final String OP = "TokenPrecision";
@@ -27,6 +37,8 @@ public final class TokenPrecision implements StampOp {
     private final int hiBits;
     private final int loBits;
     private final int hiTokens;
+    /** Bits per in-block coefficient index (length B2), or null for the hi/lo rules. */
+    private final int[] coefficientBits;
 
     public TokenPrecision(SequenceLayout layout, int hiBits, int loBits, int hiTokens) {
         QuantNumerics.steps(hiBits);
@@ -36,9 +48,60 @@ public final class TokenPrecision implements StampOp {
         this.hiBits = hiBits;
         this.loBits = loBits;
         this.hiTokens = hiTokens;
+        this.coefficientBits = null;
+    }
+
+    private TokenPrecision(SequenceLayout layout, int hiBits, int[] coefficientBits) {
+        QuantNumerics.steps(hiBits);
+        if (layout.transform() == SequenceLayout.Transform.IDENTITY) {
+            throw new IllegalArgumentException("a per-coefficient bit table needs a transformed layout, got IDENTITY");
+        }
+        int b2 = blockTokens(layout);
+        if (coefficientBits.length != b2) {
+            throw new IllegalArgumentException("bit table has " + coefficientBits.length + " entries, the layout's blocks hold " + b2 + " tokens");
+        }
+        int lo = Integer.MAX_VALUE;
+        for (int b : coefficientBits) {
+            QuantNumerics.steps(b);
+            lo = Math.min(lo, b);
+        }
+        this.layout = layout;
+        this.hiBits = hiBits;
+        this.loBits = lo;
+        this.hiTokens = 0;
+        this.coefficientBits = coefficientBits.clone();
+    }
+
+    /**
+     * The table form: sink tokens at {@code sinkBits}, every other token at {@code coefficientBits[c]} with
+     * c = (t - s) mod B2 its in-block coefficient index (B2 = 2^L in 1D, 4^L in 2D).
+     */
+    public static TokenPrecision withTable(SequenceLayout layout, int sinkBits, int[] coefficientBits) {
+        return new TokenPrecision(layout, sinkBits, coefficientBits);
+    }
+
+    private static int blockTokens(SequenceLayout layout) {
+        int b = layout.blockSide();
+        return layout.is2d() ? b * b : b;
     }
 
     public SequenceLayout layout() { return layout; }
+
+    /** The per-coefficient bit table (a copy), or null for the hi/lo rules. */
+    public int[] coefficientBits() { return coefficientBits == null ? null : coefficientBits.clone(); }
+
+    /** Short stable tag of the bit table: its digits for up to 16 entries, else a SHA-256 prefix. */
+    private String tableTag() {
+        StringBuilder digits = new StringBuilder();
+        for (int b : coefficientBits) digits.append(b);
+        if (coefficientBits.length <= 16) return "_e" + digits;
+        try {
+            byte[] h = MessageDigest.getInstance("SHA-256").digest(digits.toString().getBytes(StandardCharsets.US_ASCII));
+            return "_x" + HexFormat.of().formatHex(h, 0, 6);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
 
     @Override public String opName() { return OP; }
 
@@ -51,7 +114,8 @@ public final class TokenPrecision implements StampOp {
         };
         return OP + "_" + kind + "_l" + layout.levels() + "_s" + layout.sinkTokens()
                 + (layout.is2d() ? "_h" + layout.gridHeight() : "")
-                + "_b" + hiBits + "-" + loBits + (hiTokens == 0 ? "_band" : "_k" + hiTokens);
+                + (coefficientBits != null ? "_b" + hiBits + tableTag()
+                        : "_b" + hiBits + "-" + loBits + (hiTokens == 0 ? "_band" : "_k" + hiTokens));
     }
 
     @Override public List<String> inputs() { return List.of("Z"); }
@@ -59,6 +123,11 @@ public final class TokenPrecision implements StampOp {
 
     @Override
     public String describe() {
+        if (coefficientBits != null) {
+            return "layout=" + layout.transform() + " levels=" + layout.levels() + " sink_tokens=" + layout.sinkTokens()
+                    + (layout.is2d() ? " grid_height=" + layout.gridHeight() : "")
+                    + " sink_bits=" + hiBits + " coefficient_bits=" + Arrays.toString(coefficientBits);
+        }
         return "layout=" + layout.transform() + " levels=" + layout.levels() + " sink_tokens=" + layout.sinkTokens()
                 + (layout.is2d() ? " grid_height=" + layout.gridHeight() : "")
                 + " bits=" + hiBits + "/" + loBits + " hi_tokens=" + (hiTokens == 0 ? "band" : hiTokens);
@@ -68,6 +137,7 @@ public final class TokenPrecision implements StampOp {
 
     @Override
     public OnnxMl.FunctionProto function(int opset) {
+        if (coefficientBits != null) return tableFunction(opset);
         OnnxDialect d = new OnnxDialect(opset);
         int sink = layout.sinkTokens();
         int b = layout.blockSide();
@@ -89,6 +159,24 @@ public final class TokenPrecision implements StampOp {
             hi = sink == 0 ? rest : d.or(d.less(t, d.ints(sink)), rest);
         }
         String q = d.where(hi, d.floatScalar(QuantNumerics.steps(hiBits)), d.floatScalar(QuantNumerics.steps(loBits)));
+        d.output(d.unsqueeze(q, 1), "levels");
+        return d.function(functionName(), inputs(), outputs(), OP + " " + describe());
+    }
+
+    /** Range -> Sub -> Mod -> Gather on the constant q table; a Where puts the sink tokens at hiBits. */
+    private OnnxMl.FunctionProto tableFunction(int opset) {
+        OnnxDialect d = new OnnxDialect(opset);
+        int sink = layout.sinkTokens();
+        int b2 = coefficientBits.length;
+        float[] table = new float[b2];
+        for (int c = 0; c < b2; c++) table[c] = QuantNumerics.steps(coefficientBits[c]);
+        String tDim = d.slice(d.shape("Z"), 0, -2, -1); // [T]
+        String t = d.range(d.intScalar(0), d.squeeze(tDim, 0), d.intScalar(1));
+        // Mod with fmod = 0 takes the divisor's sign, so c is in [0, B2) even for the sink tokens' negative rel
+        String rel = sink == 0 ? t : d.sub(t, d.ints(sink));
+        String c = d.modInt(rel, d.ints(b2));
+        String q = d.gather(d.floats(table, b2), c);
+        if (sink > 0) q = d.where(d.less(t, d.ints(sink)), d.floatScalar(QuantNumerics.steps(hiBits)), q);
         d.output(d.unsqueeze(q, 1), "levels");
         return d.function(functionName(), inputs(), outputs(), OP + " " + describe());
     }
@@ -142,15 +230,39 @@ public final class TokenPrecision implements StampOp {
     /** Reference kernel: the [T, 1] level counts for a tensor of T tokens. */
     public FloatTensor apply(long tokens) {
         int tt = Math.toIntExact(tokens);
+        if (coefficientBits != null) {
+            int[] bits = bitsPerToken(tt);
+            float[] q = new float[tt];
+            for (int t = 0; t < tt; t++) q[t] = QuantNumerics.steps(bits[t]);
+            return new FloatTensor(q, new long[] {tt, 1});
+        }
         boolean[] hi = hiMask(tt);
         float[] q = new float[tt];
         for (int t = 0; t < tt; t++) q[t] = QuantNumerics.steps(hi[t] ? hiBits : loBits);
         return new FloatTensor(q, new long[] {tt, 1});
     }
 
-    /** Which of T tokens get the high bit-width. */
+    /** The bit-width of each of T tokens. */
+    public int[] bitsPerToken(int tokens) {
+        int[] bits = new int[tokens];
+        int s = Math.min(layout.sinkTokens(), tokens);
+        if (coefficientBits != null) {
+            for (int t = 0; t < tokens; t++) bits[t] = t < s ? hiBits : coefficientBits[(t - s) % coefficientBits.length];
+            return bits;
+        }
+        boolean[] hi = hiMask(tokens);
+        for (int t = 0; t < tokens; t++) bits[t] = hi[t] ? hiBits : loBits;
+        return bits;
+    }
+
+    /** Which of T tokens get the high bit-width (table form: the tokens at the sink's bit-width or more). */
     public boolean[] hiMask(int tokens) {
         boolean[] hi = new boolean[tokens];
+        if (coefficientBits != null) {
+            int[] bits = bitsPerToken(tokens);
+            for (int t = 0; t < tokens; t++) hi[t] = bits[t] >= hiBits;
+            return hi;
+        }
         int s = Math.min(layout.sinkTokens(), tokens);
         for (int t = 0; t < s; t++) hi[t] = true;
         if (layout.transform() == SequenceLayout.Transform.IDENTITY) {

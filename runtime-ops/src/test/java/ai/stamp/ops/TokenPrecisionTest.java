@@ -132,4 +132,74 @@ class TokenPrecisionTest {
         assertEquals("TokenPrecision_haar2d_l3_s1_h14_b8-4_k64", new TokenPrecision(SequenceLayout.haar2d(3, 1, 14), 8, 4, 64).functionName());
         assertTrue(new TokenPrecision(SequenceLayout.haar1d(3, 1).identityOf(), 8, 4, 0).functionName().startsWith("TokenPrecision_identity_"));
     }
+
+    // ------------------------------------------------------------------ bit table (energy allocation)
+
+    private static void checkTableAgainstOrt(TokenPrecision op, List<Integer> lengths, int rank) {
+        for (int opset : new int[] {11, 13, 18}) {
+            for (int t : lengths) {
+                FloatTensor z = FloatTensor.zeros(OrtHarness.shapeOfRank(rank, t, 3));
+                FloatTensor kernel = op.reference(z);
+                FloatTensor ort = OrtHarness.run(op, opset, z);
+                assertArrayEquals(new long[] {t, 1}, ort.shape(), op.functionName() + "@" + opset + " T=" + t);
+                assertArrayEquals(kernel.data(), ort.data(), op.functionName() + "@" + opset + " T=" + t);
+            }
+        }
+    }
+
+    @Test
+    void tableKernelMatchesOrt() {
+        List<Integer> lengths = new ArrayList<>();
+        for (int t = 1; t <= 70; t++) lengths.add(t);
+        int[][] tables1d = {{6}, {8, 5}, {8, 6, 5, 5}, {8, 8, 5, 4, 4, 4, 4, 4}, {3, 4, 5, 6, 7, 8, 2, 4}};
+        for (int[] table : tables1d) {
+            int levels = Integer.numberOfTrailingZeros(table.length);
+            for (int sink : new int[] {0, 1, 3}) {
+                checkTableAgainstOrt(TokenPrecision.withTable(SequenceLayout.haar1d(levels, sink), 8, table), lengths, 2 + sink % 3);
+            }
+        }
+        // 2D: B2 = 4^L entries, 16 at L = 2 (digits tag) and 64 at L = 3 (hash tag)
+        int[] t16 = new int[16];
+        int[] t64 = new int[64];
+        for (int c = 0; c < 16; c++) t16[c] = 8 - c / 4;
+        for (int c = 0; c < 64; c++) t64[c] = c == 0 ? 8 : c < 4 ? 6 : 4;
+        for (int sink : new int[] {0, 1}) {
+            checkTableAgainstOrt(TokenPrecision.withTable(SequenceLayout.haar2d(2, sink, 4), 7, t16), lengths, 3);
+            checkTableAgainstOrt(TokenPrecision.withTable(SequenceLayout.haar2d(3, sink, 8), 8, t64), List.of(1, 2, 64, 65, 129), 3);
+        }
+    }
+
+    @Test
+    void tableGivesSinkHiBitsAndCoefficientBitsAfter() {
+        int[] table = {8, 8, 5, 4, 4, 4, 4, 4};
+        TokenPrecision op = TokenPrecision.withTable(SequenceLayout.haar1d(3, 2), 7, table);
+        int[] bits = op.bitsPerToken(21);
+        assertEquals(7, bits[0]);
+        assertEquals(7, bits[1]);
+        for (int t = 2; t < 21; t++) assertEquals(table[(t - 2) % 8], bits[t], "t=" + t);
+        // fewer tokens than the sink: every token is a sink token
+        assertArrayEquals(new int[] {7}, op.bitsPerToken(1));
+        float[] q = op.apply(10).data();
+        assertEquals(127f, q[0]);
+        assertEquals(255f, q[2]);
+        assertEquals(31f, q[4]);
+        assertEquals(15f, q[9]);
+        assertArrayEquals(new int[] {8, 8, 5, 4, 4, 4, 4, 4}, op.coefficientBits());
+    }
+
+    @Test
+    void tableValidationAndNames() {
+        SequenceLayout l = SequenceLayout.haar1d(3, 1);
+        assertEquals("TokenPrecision_haar1d_l3_s1_b8_e88544444", TokenPrecision.withTable(l, 8, new int[] {8, 8, 5, 4, 4, 4, 4, 4}).functionName());
+        org.junit.jupiter.api.Assertions.assertNotEquals(
+                TokenPrecision.withTable(l, 8, new int[] {8, 8, 5, 4, 4, 4, 4, 4}).functionName(),
+                TokenPrecision.withTable(l, 8, new int[] {8, 5, 5, 4, 4, 4, 4, 4}).functionName());
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> TokenPrecision.withTable(l, 8, new int[] {8, 4}));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> TokenPrecision.withTable(l, 8, new int[] {8, 8, 5, 4, 4, 4, 4, 9}));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> TokenPrecision.withTable(l.identityOf(), 8, new int[8]));
+        int[] t64 = new int[64];
+        java.util.Arrays.fill(t64, 4);
+        String name = TokenPrecision.withTable(SequenceLayout.haar2d(3, 1, 8), 8, t64).functionName();
+        assertTrue(name.matches("TokenPrecision_haar2d_l3_s1_h8_b8_x[0-9a-f]{12}"), name);
+    }
 }
