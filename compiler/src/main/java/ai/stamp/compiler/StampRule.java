@@ -20,7 +20,12 @@ import java.util.Map;
  * mixed-precision fake quantization, L^T = inverse transform with the padding cropped. The bias is
  * added after the inverse, so the Add that follows a MatMul keeps reading the same tensor name.
  * BASELINE drops L and L^T (same bits per token count); TRANSFORM_ONLY drops Q. With weight quantization
- * on, the MatMul reads the RTN-quantized weight that {@link WeightEmitter} emits (any mode).
+ * on, the MatMul reads the RTN- or GPTQ-quantized weight that {@link WeightEmitter} emits (any mode).
+ * With feature transforms on (STAMP.md section 6), {@link FeatureTransformEmitter} first turns X into
+ * X diag(1/s) R (SmoothQuant, rotation) and the weight into R^T diag(s) W, so the product is unchanged:
+ * <pre>
+ *   Y = L^T( Q(L X diag(1/s) R) R^T diag(s) W ) (+ b)
+ * </pre>
  *
  * <p>Layers that read the same activation with the same plan (Q, K and V projections) share one
  * transform and one quantizer: the rule remembers what it emitted per graph edit.
@@ -32,6 +37,7 @@ public final class StampRule {
     private final Rewriter.GraphEdit edit;
     private final Map<String, String> sharedInputs = new HashMap<>();
 
+    private final FeatureTransformEmitter features;
     private final WeightEmitter weights;
     private final StampConfig config;
     private final CalibrationStats stats;
@@ -52,21 +58,28 @@ public final class StampRule {
         this.edit = edit;
         this.config = config;
         this.stats = stats;
-        this.weights = new WeightEmitter(rewriter, edit, config.weights(), config.weightBlock(), opset);
+        this.features = new FeatureTransformEmitter(rewriter, edit, config, stats);
+        this.weights = new WeightEmitter(rewriter, edit, config.weights(), config.weightBlock(), opset, stats);
     }
 
-    /** Emits the rewrite of one layer; returns what happened to its weight ("" when weights are not quantized). */
+    /**
+     * Emits the rewrite of one layer; returns what happened to its input features and weight ("" when no
+     * feature transform is on and weights are not quantized).
+     */
     public String emit(LayerPlan plan) {
         LinearLayer layer = plan.layer();
         String name = layer.name();
         List<NodeProto> nodes = new ArrayList<>();
         String x = layer.activation();
-        String quantized = sharedInputs.get(shareKey(plan));
+        // X diag(1/s) R and the matching R^T diag(s) W (STAMP.md section 6); X itself when both are off
+        FeatureTransformEmitter.Applied featured = features.apply(layer, nodes);
+        String key = shareKey(plan) + featured.shareKey();
+        String quantized = sharedInputs.get(key);
         if (quantized == null) {
-            quantized = prepareInput(plan, nodes);
-            sharedInputs.put(shareKey(plan), quantized);
+            quantized = prepareInput(plan, featured.input(), nodes);
+            sharedInputs.put(key, quantized);
         }
-        WeightEmitter.Result w = weights.emit(layer, nodes);
+        WeightEmitter.Result w = weights.emit(layer, featured.weight(), nodes);
         String weight = w.tensor().orElse(layer.weight());
         if (w.tensor().isEmpty() && layer.transposeWeight()) {
             String wt = rewriter.fresh(weight + "_T");
@@ -86,17 +99,17 @@ public final class StampRule {
         }
         if (needsTail) emitGemmTail(layer, linearOut, finalOut, nodes);
         edit.replace(layer.node(), nodes);
-        return w.detail();
+        return featured.detail().isEmpty() || w.detail().isEmpty() ? featured.detail() + w.detail() : featured.detail() + "; " + w.detail();
     }
 
-    /** L X quantized (or each part that applies), the tensor the MatMul reads. */
-    private String prepareInput(LayerPlan plan, List<NodeProto> nodes) {
+    /** L X quantized (or each part that applies), the tensor the MatMul reads; {@code input} is X after the feature transforms. */
+    private String prepareInput(LayerPlan plan, String input, List<NodeProto> nodes) {
         String name = plan.layer().name();
         String x = plan.layer().activation();
-        String z = x;
+        String z = input;
         if (plan.transforms()) {
             z = rewriter.fresh(x + "_stamp_coeffs");
-            nodes.add(edit.call(SequenceTransforms.forward(plan.transformed()), List.of(x), List.of(z), name));
+            nodes.add(edit.call(SequenceTransforms.forward(plan.transformed()), List.of(input), List.of(z), name));
         }
         if (!plan.quantizes()) return z;
         String levels = rewriter.fresh(x + "_stamp_levels");

@@ -3,6 +3,9 @@ package ai.stamp.compiler;
 import ai.onnx.proto.OnnxMl;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.stamp.compiler.calibration.ActivationStats;
+import ai.stamp.compiler.calibration.CalibrationStats;
+import ai.stamp.compiler.weights.Gptq;
 import ai.stamp.compiler.weights.QuantizedWeight;
 import ai.stamp.compiler.weights.RtnQuantizer;
 import com.google.protobuf.ByteString;
@@ -12,7 +15,10 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * RTN weight quantization of one linear layer (STAMP.md section 5), called by {@link StampRule}.
+ * Weight quantization of one linear layer (STAMP.md section 5): RTN, or GPTQ with the calibration Gram matrix
+ * of the layer's input; called by {@link StampRule}. When feature transforms are on, the weight is first
+ * transformed offline ({@link FeatureWeightTransform}: W' = R^T diag(s) W, and GPTQ's Gram matrix accordingly) and
+ * W' is quantized (or, without a method, stored as a new float initializer).
  *
  * <p>W is quantized as the MatMul uses it, [D, N] (a Gemm's transB is folded in), and emitted in the best
  * form the model's default opset allows:
@@ -41,37 +47,52 @@ final class WeightEmitter {
     private final StampConfig.WeightQuant method;
     private final int block;
     private final int opset;
+    private final CalibrationStats stats;
 
     WeightEmitter(Rewriter rewriter, Rewriter.GraphEdit edit, StampConfig.WeightQuant method, int block, int opset) {
+        this(rewriter, edit, method, block, opset, CalibrationStats.NONE);
+    }
+
+    /** {@code stats}: calibration statistics, for GPTQ's Gram matrices. */
+    WeightEmitter(Rewriter rewriter, Rewriter.GraphEdit edit, StampConfig.WeightQuant method, int block, int opset, CalibrationStats stats) {
         this.rewriter = rewriter;
         this.edit = edit;
         this.method = method;
         this.block = block;
         this.opset = opset;
+        this.stats = stats;
     }
 
     Result emit(LinearLayer layer, List<NodeProto> nodes) {
-        if (method == StampConfig.WeightQuant.NONE) return Result.none();
-        int bits = method.bits();
-        String tag = "W" + bits + " rtn" + (block == 0 ? " per-channel" : " block=" + block);
-        String w = layer.weight();
-        Graph graph = layer.graph();
-        Optional<TensorProto> init = graph.initializer(w);
-        String problem = init.isPresent() ? unreadable(w, init.get()) : "weight '" + w + "' is "
-                + graph.producer(w).map(p -> "computed by a " + p.getOpType() + " node").orElse("not an initializer")
-                + ", not a float initializer";
-        if (problem != null) return new Result(Optional.empty(), tag + " skipped: " + problem + " (weight left as it is)");
+        return emit(layer, FeatureWeightTransform.IDENTITY, nodes);
+    }
 
-        TensorProto t = init.get();
-        int rows = (int) t.getDims(0), cols = (int) t.getDims(1);
-        float[] values = floats(t);
-        int d = rows, n = cols;
-        if (layer.transposeWeight()) {
-            values = transpose(values, rows, cols);
-            d = cols;
-            n = rows;
+    /**
+     * The weight the MatMul reads: W' = {@code transform}(W) (the feature transforms' R^T diag(s) W, computed here
+     * offline), quantized when a method is on, else stored as a new float initializer. Identity transform and no
+     * method: nothing (the MatMul keeps reading W).
+     */
+    Result emit(LinearLayer layer, FeatureWeightTransform transform, List<NodeProto> nodes) {
+        if (method == StampConfig.WeightQuant.NONE && transform.isIdentity()) return Result.none();
+        int bits = method.bits();
+        String kind = method.isGptq() ? "gptq" : "rtn";
+        String tag = "W" + bits + " " + kind + (block == 0 ? " per-channel" : " block=" + block);
+        String w = layer.weight();
+        String problem = weightProblem(layer);
+        if (problem != null) {
+            // the feature transforms check the weight too and leave such a layer alone
+            return new Result(Optional.empty(), method == StampConfig.WeightQuant.NONE ? "" : tag + " skipped: " + problem + " (weight left as it is)");
         }
-        QuantizedWeight q = RtnQuantizer.quantize(values, d, n, bits, block);
+        int d = (int) (long) layer.weightShape().get(0), n = (int) (long) layer.weightShape().get(1);
+        float[] values = transform.apply(weightDN(layer), d, n);
+        if (method == StampConfig.WeightQuant.NONE) {
+            String out = edit.addInitializer(w + transform.suffix(), floatTensor(values, new long[] {d, n}));
+            return new Result(Optional.of(out), "weight " + transform.describe() + " as '" + out + "'" + removeOriginal(layer));
+        }
+        QuantizedWeight q = method.isGptq()
+                ? Gptq.quantize(values, d, n, transform.gram(gram(layer, d), d), bits, block)
+                : RtnQuantizer.quantize(values, d, n, bits, block);
+        String prefix = w + transform.suffix() + "_" + kind + bits;
 
         String name = layer.name();
         String out;
@@ -79,8 +100,8 @@ final class WeightEmitter {
         String noDq = whyNoDequantizeLinear(bits);
         if (noDq == null) {
             boolean int4 = bits == 4 && opset >= MIN_OPSET_BLOCKED_AND_INT4;
-            String qName = edit.addInitializer(w + "_rtn" + bits, intTensor(q, int4));
-            String sName = edit.addInitializer(w + "_rtn" + bits + "_scale", floatTensor(q.scales(), block == 0 ? new long[] {n} : new long[] {q.scaleRows(), n}));
+            String qName = edit.addInitializer(prefix, intTensor(q, int4));
+            String sName = edit.addInitializer(prefix + "_scale", floatTensor(q.scales(), block == 0 ? new long[] {n} : new long[] {q.scaleRows(), n}));
             out = rewriter.fresh(w + "_dq");
             OnnxMl.AttributeProto[] attrs = block == 0
                     ? new OnnxMl.AttributeProto[] {intAttr("axis", 1)}
@@ -88,10 +109,23 @@ final class WeightEmitter {
             nodes.add(edit.node("DequantizeLinear", List.of(qName, sName), List.of(out), name, attrs));
             form = "DequantizeLinear(" + (int4 ? "int4" : bits == 4 ? "int8; opset " + opset + " has no int4" : "int8") + ")";
         } else {
-            out = edit.addInitializer(w + "_rtn" + bits + "_dequantized", floatTensor(q.dequantize(), new long[] {d, n}));
+            out = edit.addInitializer(prefix + "_dequantized", floatTensor(q.dequantize(), new long[] {d, n}));
             form = "pre-dequantized float (" + noDq + ")";
         }
         return new Result(Optional.of(out), tag + " as " + form + removeOriginal(layer));
+    }
+
+    /** X^T X of the layer's input from calibration; a clear error when GPTQ has none. */
+    private double[] gram(LinearLayer layer, int d) {
+        double[] g = stats.of(layer.activation()).flatMap(ActivationStats::gramMatrix).orElseThrow(() -> new StampException(
+                StampException.Kind.BAD_OPTION, "--weights " + method.name().toLowerCase() + " needs the Gram matrix X^T X of the input '"
+                + layer.activation() + "' of layer '" + layer.name() + "', but the calibration statistics have none for it:"
+                + " calibrate with Gram matrices collected, or use --weights rtn" + method.bits()));
+        if (g.length != (long) d * d) {
+            throw new StampException(StampException.Kind.BAD_OPTION, "the calibration Gram matrix of '" + layer.activation() + "' (layer '"
+                    + layer.name() + "') has " + g.length + " values, the layer needs " + d + "x" + d + ": recalibrate this model");
+        }
+        return g;
     }
 
     /** Null when a DequantizeLinear of the integer weight is expressible at this opset, else why not. */
@@ -115,6 +149,22 @@ final class WeightEmitter {
         return "";
     }
 
+    /** Null when the layer's weight is a plain float32 rank-2 initializer (of this graph or an outer one), else why not. */
+    static String weightProblem(LinearLayer layer) {
+        String w = layer.weight();
+        Optional<TensorProto> init = layer.graph().initializer(w);
+        return init.isPresent() ? unreadable(w, init.get()) : "weight '" + w + "' is "
+                + layer.graph().producer(w).map(p -> "computed by a " + p.getOpType() + " node").orElse("not an initializer")
+                + ", not a float initializer";
+    }
+
+    /** The weight as the MatMul uses it, [D, N] row-major (a Gemm's transB folded in); only when {@link #weightProblem} is null. */
+    static float[] weightDN(LinearLayer layer) {
+        TensorProto t = layer.graph().initializer(layer.weight()).orElseThrow();
+        float[] values = floats(t);
+        return layer.transposeWeight() ? transpose(values, (int) t.getDims(0), (int) t.getDims(1)) : values;
+    }
+
     /** Null when {@code t} is a plain float32 rank-2 initializer with its data inline, else the problem. */
     private static String unreadable(String w, TensorProto t) {
         if (t.getDataLocation() == TensorProto.DataLocation.EXTERNAL) return "weight '" + w + "' is stored as external data";
@@ -128,7 +178,7 @@ final class WeightEmitter {
         return null;
     }
 
-    private static float[] floats(TensorProto t) {
+    static float[] floats(TensorProto t) {
         if (t.getFloatDataCount() > 0) {
             float[] v = new float[t.getFloatDataCount()];
             for (int i = 0; i < v.length; i++) v[i] = t.getFloatData(i);
@@ -159,7 +209,7 @@ final class WeightEmitter {
                 .addDims(q.rows()).addDims(q.cols()).setRawData(ByteString.copyFrom(raw)).build();
     }
 
-    private static TensorProto floatTensor(float[] values, long[] dims) {
+    static TensorProto floatTensor(float[] values, long[] dims) {
         ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
         b.asFloatBuffer().put(values);
         TensorProto.Builder t = TensorProto.newBuilder().setDataType(TensorProto.DataType.FLOAT_VALUE).setRawData(ByteString.copyFrom(b.array()));
