@@ -3,7 +3,6 @@ package ai.stamp.tools;
 import ai.onnx.proto.OnnxMl;
 import ai.stamp.compiler.LoadedModel;
 import ai.stamp.compiler.ModelFile;
-import ai.stamp.compiler.StampCompiler;
 import ai.stamp.compiler.StampConfig;
 import ai.stamp.compiler.StampReport;
 import ai.stamp.compiler.StampResult;
@@ -35,14 +34,24 @@ final class InspectCommand implements Callable<Integer> {
 
     @Mixin StampOptions options;
 
+    @Mixin CalibrationOptions calibration;
+
+    @Option(names = {"-q", "--quiet"}, description = "Do not print calibration progress on stderr.")
+    boolean quiet;
+
     @Option(names = "--report", paramLabel = "FILE.json", description = "Also write the rewrite report as JSON (same schema as rewrite --report).")
     Path report;
 
     @Override
     public Integer call() {
         StampConfig config = options.toConfig();
+        CalibrationInputs.Source calib = calibration.toSource();
         LoadedModel model = ModelFile.read(in);
-        StampResult result = StampCompiler.compile(model.proto(), config);
+        PrintWriter err = spec.commandLine().getErr();
+        StampResult result = RewriteJob.compile(model, config, calib, quiet ? null : line -> {
+            err.println(line);
+            err.flush();
+        });
         if (report != null) RewriteJob.writeText(report, result.report().toJson());
         PrintWriter o = spec.commandLine().getOut();
         for (String line : lines(model.proto(), result.report())) o.println(line);

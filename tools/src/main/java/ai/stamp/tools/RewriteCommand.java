@@ -17,7 +17,9 @@ import picocli.CommandLine.Spec;
         description = {"Rewrites every linear layer (MatMul/Gemm with a constant weight) of IN.onnx with STaMP and writes",
             "OUT.onnx. The input is never modified; OUT must differ from IN. Attention MatMuls (activation x activation)",
             "are left alone. The rewritten model carries metadata_props ai.stamp.layers and ai.stamp.config, which",
-            "'validate' reads. Prints a short summary (layers rewritten/skipped, output path) unless --quiet."})
+            "'validate' reads. Prints a short summary (layers rewritten/skipped, output path) unless --quiet.",
+            "gptq8/gptq4, --smooth and --allocate energy need calibration data (--calib FILE|DIR): the original model is",
+            "run on it first, and one progress line per sample goes to stderr unless --quiet."})
 final class RewriteCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -29,6 +31,8 @@ final class RewriteCommand implements Callable<Integer> {
 
     @Mixin StampOptions options;
 
+    @Mixin CalibrationOptions calibration;
+
     @Option(names = "--report", paramLabel = "FILE.json", description = "Also write the rewrite report (rewritten and skipped layers) as JSON.")
     Path report;
 
@@ -38,7 +42,12 @@ final class RewriteCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         StampConfig config = options.toConfig();
-        StampResult result = RewriteJob.run(in, out, config, report);
+        CalibrationInputs.Source calib = calibration.toSource();
+        PrintWriter err = spec.commandLine().getErr();
+        StampResult result = RewriteJob.run(in, out, config, report, calib, quiet ? null : line -> {
+            err.println(line);
+            err.flush();
+        });
         if (!quiet) {
             PrintWriter o = spec.commandLine().getOut();
             o.println("stamp-onnx: " + RewriteJob.summary(result.report()));

@@ -7,11 +7,13 @@ import ai.stamp.compiler.StampConfig;
 import ai.stamp.compiler.StampException;
 import ai.stamp.compiler.StampReport;
 import ai.stamp.compiler.StampResult;
+import ai.stamp.compiler.calibration.CalibrationStats;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.stream.Collectors;
 
 /** read → compile → write, as {@code rewrite} and {@code demo} do it. */
@@ -20,6 +22,15 @@ public final class RewriteJob {
 
     /** Rewrites {@code in} into {@code out} (never over {@code in}); writes the report JSON when {@code report} is not null. */
     public static StampResult run(Path in, Path out, StampConfig config, Path report) {
+        return run(in, out, config, report, null, null);
+    }
+
+    /**
+     * As {@link #run(Path, Path, StampConfig, Path)}, calibrating first on {@code calib} (may be null) when the config
+     * needs it or {@code calib} is given; {@code progress} (may be null) receives the calibration progress lines.
+     */
+    public static StampResult run(Path in, Path out, StampConfig config, Path report, CalibrationInputs.Source calib,
+                                  Consumer<String> progress) {
         if (sameFile(in, out)) {
             throw new StampException(StampException.Kind.BAD_OPTION, "output " + out + " is the input model: choose another OUT path (stamp-onnx never overwrites its input)");
         }
@@ -27,10 +38,19 @@ public final class RewriteJob {
             throw new StampException(StampException.Kind.BAD_OPTION, "--report " + report + " would overwrite a model file");
         }
         LoadedModel model = ModelFile.read(in);
-        StampResult result = StampCompiler.compile(model.proto(), config);
+        StampResult result = compile(model, config, calib, progress);
         ModelFile.write(result.model(), model.directory(), out);
         if (report != null) writeText(report, result.report().toJson());
         return result;
+    }
+
+    /**
+     * Compiles {@code model}: with calibration statistics from {@code calib} when it is given, else without (and a
+     * config that needs calibration fails with the compiler's message).
+     */
+    public static StampResult compile(LoadedModel model, StampConfig config, CalibrationInputs.Source calib, Consumer<String> progress) {
+        CalibrationStats stats = calib == null ? CalibrationStats.NONE : CalibrationInputs.collect(model, config, calib, progress);
+        return StampCompiler.compile(model.proto(), config, stats);
     }
 
     static boolean sameFile(Path a, Path b) {

@@ -50,6 +50,7 @@ public final class StampOptions {
 
     @Option(names = "--weights", paramLabel = "METHOD", defaultValue = "none",
             description = "Weight quantization: none (weights stay float), rtn8 or rtn4 (symmetric round-to-nearest, 8 or 4 bits), "
+                    + "gptq8 or gptq4 (GPTQ from each layer's calibrated X^T X; needs --calib), "
                     + "emitted as DequantizeLinear of an integer initializer where the model's opset allows (per channel: 13+, "
                     + "blocked or int4 storage: 21+), else as pre-dequantized float. Default: ${DEFAULT-VALUE}.")
     String weights;
@@ -59,13 +60,44 @@ public final class StampOptions {
                     + "Default: ${DEFAULT-VALUE}.")
     int weightBlock;
 
+    @Option(names = "--rotate", paramLabel = "KIND", defaultValue = "none",
+            description = "Feature-axis rotation R before quantization, R^T folded into the weight: none, hadamard (orthonormal "
+                    + "Hadamard of the feature size), random-hadamard (Hadamard times fixed random signs, as QuaRot). Default: ${DEFAULT-VALUE}.")
+    String rotate;
+
+    @Option(names = "--smooth", paramLabel = "ALPHA",
+            description = "SmoothQuant with migration strength ALPHA in 0..1: per-channel scales from calibration, folded into the "
+                    + "producer and the weight. Needs --calib. Default: off.")
+    Double smooth;
+
+    @Option(names = "--allocate", paramLabel = "RULE", defaultValue = "fixed",
+            description = "Token bit allocation: fixed (sink + approximation band, or --hi-tokens, at --hi-bits, the rest at --lo-bits) "
+                    + "or energy (per layer from calibrated coefficient energies under --avg-bits; needs --calib). Default: ${DEFAULT-VALUE}.")
+    String allocate;
+
+    @Option(names = "--avg-bits", paramLabel = "X",
+            description = "Average activation bits per token for --allocate energy (--lo-bits <= X <= --hi-bits).")
+    Double avgBits;
+
     /** Validates the options; an invalid value throws a BAD_OPTION StampException with a one-line message. */
     public StampConfig toConfig() {
         StampConfig.Builder b = StampConfig.builder()
                 .mode(parseEnum(StampConfig.Mode.class, "--mode", mode))
                 .transform(parseEnum(StampConfig.TransformKind.class, "--transform", transform))
                 .levels(levels).sinkTokens(sinkTokens).hiTokens(hiTokens).hiBits(hiBits).loBits(loBits)
-                .weights(parseEnum(StampConfig.WeightQuant.class, "--weights", weights)).weightBlock(weightBlock);
+                .weights(parseEnum(StampConfig.WeightQuant.class, "--weights", weights)).weightBlock(weightBlock)
+                .rotation(parseEnum(StampConfig.Rotation.class, "--rotate", rotate))
+                .allocation(parseEnum(StampConfig.Allocation.class, "--allocate", allocate));
+        if (smooth != null) {
+            if (!(smooth >= 0 && smooth <= 1)) {
+                throw new StampException(StampException.Kind.BAD_OPTION, "--smooth ALPHA must be in 0..1, got " + smooth);
+            }
+            b.smoothAlpha(smooth);
+        }
+        if (avgBits != null) {
+            if (!Double.isFinite(avgBits)) throw new StampException(StampException.Kind.BAD_OPTION, "--avg-bits must be a number, got " + avgBits);
+            b.avgBits(avgBits);
+        }
         try {
             if (grid != null) b.grid(StampConfig.Grid.parse(grid));
         } catch (IllegalArgumentException e) {

@@ -96,7 +96,7 @@ class CliTest {
 
     @Test
     void badWeightOptions() throws Exception {
-        cli(model().toString(), dir.resolve("o.onnx").toString(), "--weights", "gptq").failsWith(2, "--weights must be one of none, rtn8, rtn4, got 'gptq'");
+        cli(model().toString(), dir.resolve("o.onnx").toString(), "--weights", "gptq").failsWith(2, "--weights must be one of none, rtn8, rtn4, gptq8, gptq4, got 'gptq'");
         cli(model().toString(), dir.resolve("o.onnx").toString(), "--weights", "rtn4", "--weight-block", "-8")
                 .failsWith(2, "--weight-block must be > 0");
         cli(model().toString(), dir.resolve("o.onnx").toString(), "--weight-block", "many").failsWith(2, "--weight-block");
