@@ -1,0 +1,128 @@
+package ai.stamp.tools;
+
+import ai.stamp.compiler.LoadedModel;
+import ai.stamp.compiler.ModelFile;
+import ai.stamp.compiler.StampConfig;
+import ai.stamp.compiler.StampException;
+import ai.stamp.compiler.calibration.CalibrationStats;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+@Command(name = "table", mixinStandardHelpOptions = true, sortOptions = false,
+        header = "The paper's composition table for MODEL: methods x (baseline, STaMP, fixed-K, energy), as Markdown.",
+        description = {"Calibrates MODEL once on --calib, then for every row (each --weights method, each with no feature",
+            "transform, SmoothQuant alpha 0.5 and randomized Hadamard) and every column (identity baseline and STaMP with",
+            "the approximation band at hi bits; the same two with --hi-tokens fixed tokens; STaMP with energy allocation",
+            "at --avg-bits) rewrites MODEL in memory and validates it against the original on --text (or the built-in",
+            "text). Cells are 'output SQNR dB / cosine' (pooled for sentence-embedding outputs); the best SQNR is bold."})
+final class TableCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "MODEL", description = "The original model.")
+    Path model;
+
+    @Mixin CalibrationOptions calibration;
+
+    @Option(names = "--weights", paramLabel = "METHOD[,METHOD...]", split = ",", defaultValue = "rtn8",
+            description = "Weight quantizers, one block of rows each: none, rtn8, rtn4, gptq8, gptq4. Default: ${DEFAULT-VALUE}.")
+    List<String> weights;
+
+    @Option(names = "--hi-tokens", paramLabel = "K", defaultValue = "64",
+            description = "Fixed count of high-precision tokens of the fixed-K columns (the paper's 64). Default: ${DEFAULT-VALUE}.")
+    int hiTokens;
+
+    @Option(names = "--avg-bits", paramLabel = "X", defaultValue = "5",
+            description = "Average activation bits of the energy column. Default: ${DEFAULT-VALUE} (= 64 of 256 tokens at 8/4 bits).")
+    double avgBits;
+
+    @Option(names = "--levels", paramLabel = "N", defaultValue = "3", description = "Haar levels. Default: ${DEFAULT-VALUE}.")
+    int levels;
+
+    @Option(names = "--text", paramLabel = "FILE", description = "Evaluation text (default: the built-in English technical prose).")
+    Path text;
+
+    @Option(names = "--seq-len", paramLabel = "N", defaultValue = "256", description = "Tokens per evaluation window. Default: ${DEFAULT-VALUE}.")
+    int seqLen;
+
+    @Option(names = "--samples", paramLabel = "N", defaultValue = "4", description = "Evaluation windows. Default: ${DEFAULT-VALUE}.")
+    int samples;
+
+    @Option(names = "--dim", paramLabel = "NAME=VALUE",
+            description = "Dynamic input dimension for random evaluation inputs (non-text models), as in validate. Repeatable.")
+    List<String> dims;
+
+    @Option(names = "--out", paramLabel = "FILE.md", description = "Also write the table (with the command and config) to this Markdown file.")
+    Path out;
+
+    @Option(names = {"-q", "--quiet"}, description = "Print only the table.")
+    boolean quiet;
+
+    @Override
+    public Integer call() {
+        CalibrationInputs.Source source = calibration.toSource();
+        if (source == null) throw new StampException(StampException.Kind.BAD_OPTION, "table needs --calib FILE|DIR (calibration data)");
+        List<PaperTable.Row> rows = new ArrayList<>();
+        boolean gptq = false;
+        for (String w : weights) {
+            StampConfig.WeightQuant wq = parseWeights(w);
+            gptq |= wq.isGptq();
+            rows.addAll(PaperTable.defaultRows(wq));
+        }
+        StampConfig base;
+        try {
+            base = StampConfig.builder().levels(levels).build();
+            StampConfig.builder().allocation(StampConfig.Allocation.ENERGY).avgBits(avgBits).build();
+        } catch (IllegalArgumentException e) {
+            throw new StampException(StampException.Kind.BAD_OPTION, e.getMessage(), e);
+        }
+        PrintWriter o = spec.commandLine().getOut();
+        PrintWriter log = quiet ? new PrintWriter(PrintWriter.nullWriter()) : spec.commandLine().getErr();
+        LoadedModel original = ModelFile.read(model);
+        CalibrationStats stats = CalibrationInputs.collect(original,
+                base.toBuilder().weights(gptq ? StampConfig.WeightQuant.GPTQ8 : StampConfig.WeightQuant.NONE).smoothAlpha(0.5).build(),
+                source, line -> { log.println(line); log.flush(); });
+        String evalText = text == null ? null : readText(text);
+        List<ModelInputs.Sample> inputs = ModelInputs.forModel(original, evalText, calibration.tokenizer, seqLen, samples,
+                ModelInputs.parseDims(dims == null ? List.of() : dims));
+        List<PaperTable.Column> columns = PaperTable.defaultColumns(hiTokens, avgBits);
+        List<PaperTable.Cell> cells = PaperTable.run(original, base, stats, inputs, rows, columns, log);
+        String table = PaperTable.markdown(cells, rows, columns);
+        o.print(table);
+        o.flush();
+        if (out != null) {
+            RewriteJob.writeText(out, "Model: " + model.getFileName() + "; calibration: " + source.path().getFileName() + " ("
+                    + source.samples() + " x " + source.seqLen() + " tokens); evaluation: " + (text == null ? "built-in text" : text.getFileName())
+                    + " (" + samples + " x " + seqLen + " tokens); A" + base.hiBits() + "/" + base.loBits() + ", levels " + levels
+                    + ", sink " + base.sinkTokens() + ". Cells: output SQNR dB / cosine.\n\n" + table);
+        }
+        return 0;
+    }
+
+    private static StampConfig.WeightQuant parseWeights(String w) {
+        try {
+            return StampConfig.WeightQuant.valueOf(w.trim().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new StampException(StampException.Kind.BAD_OPTION, "--weights takes none, rtn8, rtn4, gptq8 or gptq4, got '" + w + "'");
+        }
+    }
+
+    private static String readText(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (IOException e) {
+            throw new StampException(StampException.Kind.INPUT_MISSING, "cannot read --text " + file + ": " + e.getMessage(), e);
+        }
+    }
+}
