@@ -27,11 +27,15 @@ public final class PaperTable {
         }
     }
 
-    /** A column: the activation scheme. */
-    public record Column(String label, StampConfig.Mode mode, int hiTokens, double energyAvgBits) {
+    /**
+     * A column: the activation scheme. {@code uniformBits} > 0 means every token at that width with no
+     * transform — the reference point an intermediate-width allocation has to beat.
+     */
+    public record Column(String label, StampConfig.Mode mode, int hiTokens, double energyAvgBits, int uniformBits) {
         StampConfig.Builder apply(StampConfig.Builder b) {
             b.mode(mode).hiTokens(hiTokens);
             if (!Double.isNaN(energyAvgBits)) b.allocation(StampConfig.Allocation.ENERGY).avgBits(energyAvgBits);
+            if (uniformBits > 0) b.hiBits(uniformBits).loBits(uniformBits);
             return b;
         }
     }
@@ -47,14 +51,19 @@ public final class PaperTable {
                 new Row(w + " + Hadamard", weights, StampConfig.Rotation.RANDOM_HADAMARD, -1));
     }
 
-    /** Baseline and STaMP with the band, the same with {@code hiTokens} fixed tokens, and STaMP energy at {@code avgBits}. */
+    /**
+     * Baseline and STaMP with the band, the same with {@code hiTokens} fixed tokens, STaMP energy at
+     * {@code avgBits}, and every token at floor(avgBits) bits without a transform.
+     */
     public static List<Column> defaultColumns(int hiTokens, double avgBits) {
+        int uniform = (int) Math.floor(avgBits);
         return List.of(
-                new Column("baseline", StampConfig.Mode.BASELINE, 0, Double.NaN),
-                new Column("STaMP", StampConfig.Mode.STAMP, 0, Double.NaN),
-                new Column("baseline K=" + hiTokens, StampConfig.Mode.BASELINE, hiTokens, Double.NaN),
-                new Column("STaMP K=" + hiTokens, StampConfig.Mode.STAMP, hiTokens, Double.NaN),
-                new Column(String.format(Locale.ROOT, "STaMP energy %.1f b", avgBits), StampConfig.Mode.STAMP, 0, avgBits));
+                new Column("baseline", StampConfig.Mode.BASELINE, 0, Double.NaN, 0),
+                new Column("STaMP", StampConfig.Mode.STAMP, 0, Double.NaN, 0),
+                new Column("baseline K=" + hiTokens, StampConfig.Mode.BASELINE, hiTokens, Double.NaN, 0),
+                new Column("STaMP K=" + hiTokens, StampConfig.Mode.STAMP, hiTokens, Double.NaN, 0),
+                new Column(String.format(Locale.ROOT, "STaMP energy %.1f b", avgBits), StampConfig.Mode.STAMP, 0, avgBits, 0),
+                new Column("uniform " + uniform + " b, no transform", StampConfig.Mode.BASELINE, 0, Double.NaN, uniform));
     }
 
     /** Rewrites and validates every cell; {@code base} holds the options shared by all cells (levels, bits, sink). */

