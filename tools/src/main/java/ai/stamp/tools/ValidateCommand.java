@@ -29,7 +29,10 @@ import picocli.CommandLine.Spec;
             "tokenizer's [CLS] ... [SEP]; batch 1, attention_mask ones, token_type_ids zeros; one window per sample).",
             "Other models get reproducible uniform [0,1) random inputs (fixed seed). Dynamic dims: --dim, else batch",
             "(axis 0) = 1; image input [N,C,H,W] with C = 1 or 3: H = 48, W = 320 (a text line, as PP-OCR recognizers",
-            "take; W = H when H is fixed above 64); any other dynamic axis 256."})
+            "take; W = H when H is fixed above 64); any other dynamic axis 256.",
+            "--baseline also validates a second rewritten model (e.g. --mode baseline) on the same inputs. --html writes a",
+            "self-contained page (inline CSS and SVG, no scripts): output summary, per-layer SQNR chart, and the per-token",
+            "energy of one layer's input (original model, first sample) before and after the 1D Haar transform."})
 final class ValidateCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -59,10 +62,32 @@ final class ValidateCommand implements Callable<Integer> {
     @Option(names = "--report", paramLabel = "FILE.json", description = "Also write the measurements as JSON.")
     Path report;
 
+    @Option(names = "--baseline", paramLabel = "BASELINE",
+            description = "A second rewritten model (e.g. from --mode baseline) to validate on the same inputs and compare.")
+    Path baseline;
+
+    @Option(names = "--html", paramLabel = "FILE.html",
+            description = "Also write a self-contained HTML page: summary table, per-layer SQNR chart, token-energy profile.")
+    Path html;
+
+    @Option(names = "--energy-layer", paramLabel = "NAME",
+            description = "The layer whose input's token energy the HTML page plots (default: the first rewritten layer).")
+    String energyLayer;
+
+    @Option(names = {"-q", "--quiet"}, description = "Do not print progress lines on stderr.")
+    boolean quiet;
+
     @Override
     public Integer call() {
         if (seqLen < 3) throw new StampException(StampException.Kind.BAD_OPTION, "--seq-len must be >= 3, got " + seqLen);
         if (samples < 1) throw new StampException(StampException.Kind.BAD_OPTION, "--samples must be >= 1, got " + samples);
+        if (energyLayer != null && html == null) throw new StampException(StampException.Kind.BAD_OPTION, "--energy-layer needs --html");
+        PrintWriter err = spec.commandLine().getErr();
+        java.util.function.Consumer<String> progress = line -> {
+            if (quiet) return;
+            err.println("validate: " + line);
+            err.flush();
+        };
         var dimValues = ModelInputs.parseDims(dims);
         String textValue = null;
         if (text != null) {
@@ -74,10 +99,42 @@ final class ValidateCommand implements Callable<Integer> {
         }
         LoadedModel a = ModelFile.read(original);
         LoadedModel b = ModelFile.read(rewritten);
+        LoadedModel c = baseline == null ? null : ModelFile.read(baseline);
+        if (energyLayer != null && Validator.rewrittenLayers(b.proto()).stream().noneMatch(l -> l.name().equals(energyLayer))) {
+            throw new StampException(StampException.Kind.BAD_OPTION, "--energy-layer " + energyLayer + " is not a rewritten layer of "
+                    + rewritten.getFileName() + " (see its ai.stamp.layers metadata, or 'validate' without --energy-layer)");
+        }
         List<ModelInputs.Sample> inputs = ModelInputs.forModel(a, textValue, tokenizer, seqLen, samples, dimValues);
+        progress.accept(inputs.size() + " sample(s); running " + original.getFileName() + " and " + rewritten.getFileName());
         Validator.Report r = Validator.validate(a, b, inputs);
+        Validator.Report rc = null;
+        if (c != null) {
+            progress.accept("running " + original.getFileName() + " and baseline " + baseline.getFileName());
+            rc = Validator.validate(a, c, inputs);
+        }
         if (report != null) RewriteJob.writeText(report, r.toJson());
-        print(spec.commandLine().getOut(), r);
+        PrintWriter out = spec.commandLine().getOut();
+        print(out, r);
+        if (rc != null) {
+            out.printf("%nbaseline %s:%n", baseline.getFileName());
+            print(out, rc);
+        }
+        if (html != null) {
+            TokenEnergy.Profile energy = null;
+            String energyNote = null;
+            progress.accept("token energy of " + (energyLayer == null ? "the first rewritten layer" : energyLayer) + " (first sample)");
+            try {
+                energy = TokenEnergy.fromModels(a, b, inputs.get(0), energyLayer);
+            } catch (StampException e) {
+                if (energyLayer != null) throw e;
+                energyNote = e.getMessage();
+            }
+            HtmlReport.Data data = new HtmlReport.Data(original.getFileName().toString(), rewritten.getFileName().toString(),
+                    TokenEnergy.configOf(b.proto()), r, c == null ? null : baseline.getFileName().toString(),
+                    c == null ? null : TokenEnergy.configOf(c.proto()), rc, energy, energyNote);
+            RewriteJob.writeText(html, HtmlReport.render(data));
+            progress.accept("wrote " + html);
+        }
         return 0;
     }
 

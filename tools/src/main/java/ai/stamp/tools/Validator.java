@@ -255,6 +255,40 @@ public final class Validator {
         return new Report(om, lm, notes, samples.size());
     }
 
+    /** One tensor of one run: values as floats (row-major) and shape. */
+    public record Captured(String name, float[] values, long[] shape) {}
+
+    /**
+     * Runs {@code model} on {@code sample} with tensor {@code name} added as an extra graph output (in memory only,
+     * as for the layer tensors) and returns its values. A graph input is returned from the sample directly.
+     */
+    public static Captured capture(LoadedModel model, ModelInputs.Sample sample, String name) {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        ModelInputs.Input given = sample.inputs().get(name);
+        try {
+            if (given != null) {
+                try (OnnxTensor t = given.toTensor(env)) {
+                    float[] f = toFloats(t);
+                    if (f == null) throw new StampException(StampException.Kind.RUNTIME_FAILURE, "input " + name + " is not numeric");
+                    return new Captured(name, f, given.shape().clone());
+                }
+            }
+            try (OrtSession s = session(env, withOutputs(model.proto(), Set.of(name)), model)) {
+                Map<String, float[]> values = new HashMap<>();
+                Map<String, long[]> shapes = new HashMap<>();
+                run(env, s, sample, values, shapes, model);
+                float[] f = values.get(name);
+                if (f == null) {
+                    throw new StampException(StampException.Kind.RUNTIME_FAILURE, "tensor " + name + " of "
+                            + model.path().getFileName() + " is missing or not numeric");
+                }
+                return new Captured(name, f, shapes.get(name));
+            }
+        } catch (OrtException e) {
+            throw new StampException(StampException.Kind.RUNTIME_FAILURE, "ONNX Runtime failed: " + TokenWindows.firstLine(e), e);
+        }
+    }
+
     private static void run(OrtEnvironment env, OrtSession session, ModelInputs.Sample sample, Map<String, float[]> into,
                             Map<String, long[]> shapes, LoadedModel which) throws OrtException {
         Map<String, OnnxTensor> feeds = new LinkedHashMap<>();
