@@ -52,6 +52,11 @@ public final class Graph {
 
     public OnnxMl.GraphProto proto() { return proto; }
 
+    /** The same graph (same parent scope and path) after a rewrite of its proto. */
+    public Graph withProto(OnnxMl.GraphProto rewritten) {
+        return rewritten == proto ? this : new Graph(rewritten, parent, path);
+    }
+
     /** "main", or the path of a nested body such as "main/If_0.then_branch". */
     public String path() { return path; }
 

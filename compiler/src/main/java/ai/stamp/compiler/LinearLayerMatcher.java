@@ -32,6 +32,9 @@ public final class LinearLayerMatcher {
     public MatchResult match(Graph graph, NodeProto node) {
         if (!isCandidate(node)) return new MatchResult.NoMatch(node, "not a MatMul or Gemm");
         if (node.getInputCount() < 2) return new MatchResult.NoMatch(node, "has fewer than two inputs");
+        if (node.getOutputCount() != 1 || node.getOutput(0).isEmpty()) {
+            return new MatchResult.NoMatch(node, "has " + node.getOutputCount() + " outputs, a MatMul/Gemm has one (malformed node)");
+        }
         String x = node.getInput(0);
         String w = node.getInput(1);
         if (!graph.isConstant(w)) {
@@ -48,11 +51,24 @@ public final class LinearLayerMatcher {
         long[] wShape = graph.shapes().of(w).orElse(null);
         if (wShape == null) return new MatchResult.NoMatch(node, "shape of weight '" + w + "' is unknown");
         if (wShape.length != 2) return new MatchResult.NoMatch(node, "weight has rank " + wShape.length + ", a linear layer needs rank 2");
+        if (wShape[0] <= 0 || wShape[1] <= 0) {
+            return new MatchResult.NoMatch(node, "weight '" + w + "' has shape " + Arrays.toString(wShape) + " with an empty axis");
+        }
         boolean transB = gemm && Attrs.i(node, "transB", 0) != 0;
         List<Long> wDN = transB ? List.of(wShape[1], wShape[0]) : List.of(wShape[0], wShape[1]);
         long[] xShape = graph.shapes().of(x).orElse(null);
         if (xShape != null && xShape.length < 2) {
             return new MatchResult.NoMatch(node, "activation has rank " + xShape.length + ": no sequence axis");
+        }
+        if (xShape != null && Arrays.stream(xShape).anyMatch(d -> d >= Integer.MAX_VALUE)) {
+            return new MatchResult.NoMatch(node, "activation shape " + Arrays.toString(xShape) + " has an axis of 2^31 or more: not supported");
+        }
+        if (xShape != null && Arrays.stream(xShape).anyMatch(d -> d == 0)) {
+            return new MatchResult.NoMatch(node, "activation shape " + Arrays.toString(xShape) + " has an empty axis: nothing to transform");
+        }
+        if (xShape != null && xShape[xShape.length - 1] > 0 && xShape[xShape.length - 1] != wDN.get(0)) {
+            return new MatchResult.NoMatch(node, "activation feature size " + xShape[xShape.length - 1] + " (shape " + Arrays.toString(xShape)
+                    + ") does not match the weight's " + wDN.get(0) + " rows: inconsistent shapes");
         }
         if (xShape != null && xShape[xShape.length - 2] == 1) {
             return new MatchResult.NoMatch(node, "sequence length is 1 (shape " + Arrays.toString(xShape) + "): nothing to transform");
@@ -76,7 +92,8 @@ public final class LinearLayerMatcher {
             NodeProto n = p.get();
             String op = n.getOpType();
             if (POOLING.contains(op)) return Optional.of(op + " '" + Graph.nameOf(n) + "'");
-            if (op.equals("Gather") && graph.shapes().of(n.getInput(1)).map(s -> s.length == 0).orElse(false)) {
+            if (n.getInputCount() == 0) return Optional.empty();
+            if (op.equals("Gather") && n.getInputCount() > 1 && graph.shapes().of(n.getInput(1)).map(s -> s.length == 0).orElse(false)) {
                 return Optional.of("Gather of one token '" + Graph.nameOf(n) + "'");
             }
             if (op.startsWith("Reduce") && Attrs.i(n, "keepdims", 1) == 0) return Optional.of(op + " '" + Graph.nameOf(n) + "'");

@@ -40,23 +40,86 @@ public final class ModelFile {
             coded.setRecursionLimit(1000);
             proto = OnnxMl.ModelProto.parseFrom(coded);
         } catch (InvalidProtocolBufferException e) {
-            throw new StampException(StampException.Kind.NOT_ONNX, path + " is not a valid ONNX model (protobuf parse failed: " + e.getMessage() + ")", e);
+            throw new StampException(StampException.Kind.NOT_ONNX, path + " is not a valid ONNX model: the protobuf is "
+                    + (e.getMessage() != null && e.getMessage().contains("truncated") ? "truncated (incomplete download or copy?)" : "corrupt")
+                    + " (" + String.valueOf(e.getMessage()).lines().findFirst().orElse("").strip() + "); re-export or re-download it", e);
         } catch (IOException e) {
             throw new StampException(StampException.Kind.INPUT_MISSING, "cannot read " + path + ": " + e.getMessage(), e);
         }
         if (proto.getIrVersion() <= 0 || !proto.hasGraph() || proto.getGraph().getNodeCount() == 0) {
-            throw new StampException(StampException.Kind.NOT_ONNX, path + " is not an ONNX model (no ir_version or no graph nodes)");
+            throw new StampException(StampException.Kind.NOT_ONNX, path + " is not an ONNX model (it parses, but has no ir_version or no graph nodes); check that it is an exported .onnx file");
         }
+        checkInitializers(proto.getGraph(), path);
         LoadedModel model = new LoadedModel(proto, path);
         checkExternalData(model);
         return model;
+    }
+
+    /**
+     * Every initializer of the main graph must hold as many values as its dims say (negative dims, an element count
+     * that overflows, or raw/typed data of another length make the model invalid; ONNX Runtime rejects such a tensor
+     * sometimes only after a rewrite touched the graph).
+     */
+    static void checkInitializers(OnnxMl.GraphProto graph, Path path) {
+        for (TensorProto t : graph.getInitializerList()) {
+            if (t.getDataLocation() == TensorProto.DataLocation.EXTERNAL) continue;
+            long n = 1;
+            boolean bad = false;
+            for (long d : t.getDimsList()) {
+                if (d < 0) { bad = true; break; }
+                try {
+                    n = Math.multiplyExact(n, d);
+                } catch (ArithmeticException e) {
+                    bad = true;
+                    break;
+                }
+            }
+            long have = -1;
+            if (!bad) {
+                int size = elementSize(t.getDataType());
+                if (size > 0 && !t.getRawData().isEmpty()) {
+                    bad = t.getRawData().size() != n * size;
+                    have = t.getRawData().size() / size;
+                } else if (t.getRawData().isEmpty()) {
+                    have = typedCount(t);
+                    bad = have >= 0 && have != n;
+                }
+            }
+            if (bad) {
+                throw new StampException(StampException.Kind.NOT_ONNX, path + " is not a valid ONNX model: initializer '" + t.getName()
+                        + "' has dims " + t.getDimsList() + (have >= 0 ? " but holds " + have + " value(s)" : "")
+                        + "; re-export the model (onnx.checker.check_model rejects it)");
+            }
+        }
+    }
+
+    private static int elementSize(int type) {
+        return switch (TensorProto.DataType.forNumber(type) == null ? TensorProto.DataType.UNDEFINED : TensorProto.DataType.forNumber(type)) {
+            case FLOAT, INT32, UINT32 -> 4;
+            case DOUBLE, INT64, UINT64, COMPLEX64 -> 8;
+            case INT8, UINT8, BOOL -> 1;
+            case INT16, UINT16, FLOAT16, BFLOAT16 -> 2;
+            default -> 0;
+        };
+    }
+
+    /** Number of values in the typed field of a known type; -1 when the type is not checked. */
+    private static long typedCount(TensorProto t) {
+        return switch (TensorProto.DataType.forNumber(t.getDataType()) == null ? TensorProto.DataType.UNDEFINED : TensorProto.DataType.forNumber(t.getDataType())) {
+            case FLOAT -> t.getFloatDataCount();
+            case DOUBLE -> t.getDoubleDataCount();
+            case INT64 -> t.getInt64DataCount();
+            case INT32, INT8, UINT8, INT16, UINT16, BOOL, FLOAT16, BFLOAT16 -> t.getInt32DataCount();
+            default -> -1;
+        };
     }
 
     /** Writes {@code model} to {@code out}, copying external tensors that resolve against {@code sourceDirectory}. */
     public static void write(OnnxMl.ModelProto model, Path sourceDirectory, Path out) {
         Path dir = out.toAbsolutePath().getParent();
         if (dir == null || !Files.isDirectory(dir)) {
-            throw new StampException(StampException.Kind.OUTPUT_NOT_WRITABLE, "output folder " + dir + " does not exist");
+            throw new StampException(StampException.Kind.OUTPUT_NOT_WRITABLE, "cannot write " + out + ": folder " + dir
+                    + " does not exist (or is a file); create it first or choose another OUT path");
         }
         String dataName = out.getFileName() + ".data";
         Path tmpModel = null;

@@ -106,6 +106,15 @@ public final class Rewriter {
             return name;
         }
 
+        /**
+         * {@code node} (a single-output node of constants, e.g. DequantizeLinear of an initializer) is removed and its
+         * output becomes an initializer holding {@code value}, under the output's own name.
+         */
+        public void replaceByInitializer(NodeProto node, OnnxMl.TensorProto value) {
+            replace(node, List.of());
+            addedInitializers.add(value.toBuilder().setName(node.getOutput(0)).build());
+        }
+
         /** Drops an initializer of this graph that nothing reads any more (the caller checked that). */
         public void removeInitializer(String name) { removedInitializers.add(name); }
 

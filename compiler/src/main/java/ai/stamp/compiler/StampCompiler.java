@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The public entry point: rewrites every linear layer of a model with STaMP as {@code config} says.
@@ -90,6 +91,14 @@ public final class StampCompiler {
         }
 
         OnnxMl.GraphProto rewrite(Graph graph) {
+            if (config.dequantizeWeights()) {
+                try {
+                    graph = new WeightDequantizer(rewriter, config.exclude()).apply(graph);
+                } catch (IndexOutOfBoundsException e) {
+                    throw new StampException(StampException.Kind.UNSUPPORTED_MODEL, "--dequantize-weights: a node of graph " + graph.path()
+                            + " is malformed (" + e.getMessage() + "); check the model with onnx.checker.check_model", e);
+                }
+            }
             Map<String, TokenGridInference.TokenGrid> grids = config.transform() == StampConfig.TransformKind.HAAR2D && config.grid().isEmpty()
                     ? TokenGridInference.infer(graph) : Map.of();
             Rewriter.GraphEdit edit = rewriter.edit(graph.proto(), StampRule.NAME);
@@ -97,23 +106,49 @@ public final class StampCompiler {
             List<NodeProto> nodes = graph.nodes();
             for (int i = 0; i < nodes.size(); i++) {
                 NodeProto node = nodes.get(i);
+                try {
+                    rewriteNode(graph, node, i, edit, rule, grids);
+                } catch (IndexOutOfBoundsException e) {
+                    // a node with fewer inputs/outputs/attribute values than its op has: the graph is malformed
+                    throw new StampException(StampException.Kind.UNSUPPORTED_MODEL, "node '" + Graph.nameOf(node) + "' (" + node.getOpType()
+                            + ") in graph " + graph.path() + " or one next to it is malformed (" + e.getMessage()
+                            + "); check the model with onnx.checker.check_model", e);
+                }
+            }
+            return edit.apply();
+        }
+
+        private void rewriteNode(Graph graph, NodeProto node, int i, Rewriter.GraphEdit edit, StampRule rule,
+                                 Map<String, TokenGridInference.TokenGrid> grids) {
+            {
                 List<Graph> bodies = graph.subgraphs(node);
                 if (!bodies.isEmpty()) {
                     NodeProto rewrittenNode = rewriteBodies(node, bodies);
                     if (rewrittenNode != node) edit.replaceNested(i, rewrittenNode);
-                    continue;
+                    return;
                 }
-                if (!LinearLayerMatcher.isCandidate(node)) continue;
+                if (!LinearLayerMatcher.isCandidate(node)) {
+                    if (QuantizedWeights.isIntegerMatMul(node)) {
+                        skipped.add(new StampReport.Skipped(Graph.nameOf(node), node.getOpType(), graph.path(),
+                                QuantizedWeights.integerMatMulReason(node, config.dequantizeWeights())));
+                    }
+                    return;
+                }
                 MatchResult m = matcher.match(graph, node);
                 if (m instanceof MatchResult.NoMatch no) {
                     skipped.add(new StampReport.Skipped(Graph.nameOf(node), node.getOpType(), graph.path(), no.reason()));
-                    continue;
+                    return;
                 }
                 LinearLayer layer = ((MatchResult.Match) m).layer();
+                Optional<String> quantized = QuantizedWeights.skipReason(graph, layer.weight(), config.dequantizeWeights());
+                if (quantized.isPresent()) {
+                    skipped.add(new StampReport.Skipped(layer.name(), node.getOpType(), graph.path(), quantized.get()));
+                    return;
+                }
                 Planner.Outcome outcome = planner.plan(layer, grids);
                 if (outcome instanceof Planner.Outcome.Refused refused) {
                     skipped.add(new StampReport.Skipped(layer.name(), node.getOpType(), graph.path(), refused.reason()));
-                    continue;
+                    return;
                 }
                 LayerPlan plan = ((Planner.Outcome.Planned) outcome).plan();
                 String weightDetail = rule.emit(plan);
@@ -121,7 +156,6 @@ public final class StampCompiler {
                 rewritten.add(new StampReport.Layer(layer.name(), node.getOpType(), graph.path(), layer.activation(), layer.output(),
                         layer.weightShape(), plan.describeTransform(), plan.gridSource(), detail));
             }
-            return edit.apply();
         }
 
         /** Rewrites the If/Loop/Scan bodies of {@code node}; returns the node itself when nothing changed. */

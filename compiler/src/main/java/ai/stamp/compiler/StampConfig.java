@@ -98,6 +98,7 @@ public final class StampConfig {
     private final double smoothAlpha;
     private final Allocation allocation;
     private final double avgBits;
+    private final boolean dequantizeWeights;
 
     private StampConfig(Builder b) {
         this.mode = b.mode;
@@ -115,6 +116,7 @@ public final class StampConfig {
         this.smoothAlpha = b.smoothAlpha;
         this.allocation = b.allocation;
         this.avgBits = b.avgBits;
+        this.dequantizeWeights = b.dequantizeWeights;
     }
 
     public static Builder builder() { return new Builder(); }
@@ -141,6 +143,12 @@ public final class StampConfig {
     public Allocation allocation() { return allocation; }
     /** Budget of average activation bits per token for {@link Allocation#ENERGY}. */
     public double avgBits() { return avgBits; }
+    /**
+     * Whether already-quantized weights (DequantizeLinear of an integer constant, DynamicQuantizeLinear +
+     * MatMulInteger) are first turned back into float initializers and then rewritten ({@link WeightDequantizer});
+     * without it such layers are skipped ({@link QuantizedWeights}).
+     */
+    public boolean dequantizeWeights() { return dequantizeWeights; }
 
     /** Whether this config needs calibration statistics (GPTQ, SmoothQuant, energy allocation). */
     public boolean needsCalibration() { return weights.isGptq() || smooth() || allocation == Allocation.ENERGY; }
@@ -149,7 +157,7 @@ public final class StampConfig {
         return new Builder().mode(mode).transform(transform).levels(levels).sinkTokens(sinkTokens)
                 .hiTokens(hiTokens).hiBits(hiBits).loBits(loBits).grid(grid).exclude(exclude)
                 .weights(weights).weightBlock(weightBlock).rotation(rotation).smoothAlpha(smoothAlpha)
-                .allocation(allocation).avgBits(avgBits);
+                .allocation(allocation).avgBits(avgBits).dequantizeWeights(dequantizeWeights);
     }
 
     @Override public String toString() {
@@ -162,7 +170,8 @@ public final class StampConfig {
                 + (weightBlock == 0 ? "" : " weight-block=" + weightBlock)
                 + (rotation == Rotation.NONE ? "" : " rotate=" + rotation.name().toLowerCase().replace('_', '-'))
                 + (smooth() ? " smooth=" + smoothAlpha : "")
-                + (allocation == Allocation.FIXED ? "" : " allocate=energy avg-bits=" + avgBits);
+                + (allocation == Allocation.FIXED ? "" : " allocate=energy avg-bits=" + avgBits)
+                + (dequantizeWeights ? " dequantize-weights" : "");
     }
 
     public static final class Builder {
@@ -181,6 +190,7 @@ public final class StampConfig {
         private double smoothAlpha = -1;
         private Allocation allocation = Allocation.FIXED;
         private double avgBits = Double.NaN;
+        private boolean dequantizeWeights;
 
         public Builder mode(Mode v) { mode = v; return this; }
         public Builder transform(TransformKind v) { transform = v; return this; }
@@ -197,6 +207,7 @@ public final class StampConfig {
         public Builder smoothAlpha(double v) { smoothAlpha = v; return this; }
         public Builder allocation(Allocation v) { allocation = v; return this; }
         public Builder avgBits(double v) { avgBits = v; return this; }
+        public Builder dequantizeWeights(boolean v) { dequantizeWeights = v; return this; }
 
         /** Validates and builds; an invalid value throws IllegalArgumentException with a one-line reason. */
         public StampConfig build() {

@@ -39,15 +39,37 @@ final class RewriteCommand implements Callable<Integer> {
     @Option(names = {"-q", "--quiet"}, description = "Print nothing on success.")
     boolean quiet;
 
+    @Option(names = "--dry-run", description = "Do everything except writing OUT: read, check, calibrate and compile in memory, "
+            + "then print the per-layer listing (as 'inspect') and the summary. --report is still written.")
+    boolean dryRun;
+
+    @Option(names = "--allow-noop", description = "When no linear layer qualifies, write IN unchanged to OUT (with a warning) "
+            + "instead of failing with exit code 8 (nothing to rewrite) and writing nothing.")
+    boolean allowNoop;
+
     @Override
     public Integer call() {
         StampConfig config = options.toConfig();
         CalibrationInputs.Source calib = calibration.toSource();
         PrintWriter err = spec.commandLine().getErr();
-        StampResult result = RewriteJob.run(in, out, config, report, calib, quiet ? null : line -> {
+        RewriteJob.Mode mode = dryRun ? RewriteJob.Mode.DRY_RUN : allowNoop ? RewriteJob.Mode.WRITE : RewriteJob.Mode.WRITE_IF_CHANGED;
+        java.util.function.Consumer<String> toErr = line -> {
             err.println(line);
             err.flush();
-        });
+        };
+        RewriteJob.Outcome outcome = RewriteJob.run(in, out, config, report, calib, quiet ? null : toErr, mode, toErr);
+        StampResult result = outcome.result();
+        if (dryRun) {
+            if (!quiet) {
+                PrintWriter o = spec.commandLine().getOut();
+                for (String line : InspectCommand.lines(outcome.input().proto(), result.report())) o.println(line);
+                o.println(RewriteJob.summary(result.report()));
+                o.println("config: " + config);
+                o.println("dry run: " + out + " not written" + (report != null ? "; wrote report " + report : ""));
+                o.flush();
+            }
+            return 0;
+        }
         if (!quiet) {
             PrintWriter o = spec.commandLine().getOut();
             o.println("stamp-onnx: " + RewriteJob.summary(result.report()));

@@ -31,17 +31,52 @@ public final class RewriteJob {
      */
     public static StampResult run(Path in, Path out, StampConfig config, Path report, CalibrationInputs.Source calib,
                                   Consumer<String> progress) {
+        return run(in, out, config, report, calib, progress, Mode.WRITE, null).result();
+    }
+
+    /** The model as read and what the compiler made of it. */
+    public record Outcome(LoadedModel input, StampResult result) {}
+
+    /** What {@link #run} does with the result. */
+    public enum Mode {
+        /** write OUT; no layer rewritten is fine (the unchanged model is written: {@code --allow-noop}). */
+        WRITE,
+        /** write OUT; no layer rewritten is a NOTHING_TO_REWRITE error and nothing is written (the CLI default). */
+        WRITE_IF_CHANGED,
+        /** check everything (OUT writable included) but write no model ({@code --dry-run}); the report is still written. */
+        DRY_RUN
+    }
+
+    /**
+     * As above; {@code mode} says what happens to OUT, {@code warn} (may be null) receives the warning when the
+     * unchanged model is written.
+     */
+    public static Outcome run(Path in, Path out, StampConfig config, Path report, CalibrationInputs.Source calib,
+                              Consumer<String> progress, Mode mode, Consumer<String> warn) {
         if (sameFile(in, out)) {
             throw new StampException(StampException.Kind.BAD_OPTION, "output " + out + " is the input model: choose another OUT path (stamp-onnx never overwrites its input)");
         }
         if (report != null && (sameFile(report, in) || sameFile(report, out))) {
             throw new StampException(StampException.Kind.BAD_OPTION, "--report " + report + " would overwrite a model file");
         }
+        checkOutputLocation(out);
         LoadedModel model = ModelFile.read(in);
         StampResult result = compile(model, config, calib, progress);
-        ModelFile.write(result.model(), model.directory(), out);
         if (report != null) writeText(report, result.report().toJson());
-        return result;
+        boolean noop = result.report().rewritten().isEmpty();
+        if (noop && mode == Mode.WRITE_IF_CHANGED) {
+            throw new StampException(StampException.Kind.NOTHING_TO_REWRITE, "no linear layer of " + in + " qualifies ("
+                    + summary(result.report()) + "); " + out + " was not written: pass --allow-noop to write the model unchanged, "
+                    + "or see 'stamp-onnx inspect' for every layer");
+        }
+        if (mode == Mode.DRY_RUN) return new Outcome(model, result);
+        if (noop) {
+            ModelFile.write(model.proto(), model.directory(), out);
+            if (warn != null) warn.accept("stamp-onnx: warning: no linear layer of " + in + " was rewritten; wrote it unchanged to " + out + " (--allow-noop)");
+        } else {
+            ModelFile.write(result.model(), model.directory(), out);
+        }
+        return new Outcome(model, result);
     }
 
     /**
@@ -51,6 +86,30 @@ public final class RewriteJob {
     public static StampResult compile(LoadedModel model, StampConfig config, CalibrationInputs.Source calib, Consumer<String> progress) {
         CalibrationStats stats = calib == null ? CalibrationStats.NONE : CalibrationInputs.collect(model, config, calib, progress);
         return StampCompiler.compile(model.proto(), config, stats);
+    }
+
+    /** Fails early (before any work) when OUT's folder does not exist, is a file, or is not writable. */
+    static void checkOutputLocation(Path out) {
+        Path dir = out.toAbsolutePath().getParent();
+        if (dir == null) return;
+        Path existing = dir;
+        while (existing != null && !Files.exists(existing)) existing = existing.getParent();
+        if (existing != null && !Files.isDirectory(existing)) {
+            throw new StampException(StampException.Kind.OUTPUT_NOT_WRITABLE, "cannot write " + out + ": " + existing
+                    + " is a file, not a folder; choose an OUT path in an existing folder");
+        }
+        if (!Files.isDirectory(dir)) {
+            throw new StampException(StampException.Kind.OUTPUT_NOT_WRITABLE, "cannot write " + out + ": folder " + dir
+                    + " does not exist; create it first or choose another OUT path");
+        }
+        if (!Files.isWritable(dir)) {
+            throw new StampException(StampException.Kind.OUTPUT_NOT_WRITABLE, "cannot write " + out + ": folder " + dir
+                    + " is not writable; choose another OUT path");
+        }
+        if (Files.isDirectory(out)) {
+            throw new StampException(StampException.Kind.OUTPUT_NOT_WRITABLE, "cannot write " + out + ": it is a folder; give a file name such as "
+                    + out.resolve("model.stamp.onnx"));
+        }
     }
 
     static boolean sameFile(Path a, Path b) {

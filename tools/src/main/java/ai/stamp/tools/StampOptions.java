@@ -79,6 +79,12 @@ public final class StampOptions {
             description = "Average activation bits per token for --allocate energy (--lo-bits <= X <= --hi-bits).")
     Double avgBits;
 
+    @Option(names = "--dequantize-weights",
+            description = "Already-quantized layers (weight = DequantizeLinear of an int8/uint8 constant, or DynamicQuantizeLinear + "
+                    + "MatMulInteger) are turned back into float MatMul with the dequantized weight and then rewritten. Without it "
+                    + "they are left alone and listed as skipped ('already quantized').")
+    boolean dequantizeWeights;
+
     /** Validates the options; an invalid value throws a BAD_OPTION StampException with a one-line message. */
     public StampConfig toConfig() {
         StampConfig.Builder b = StampConfig.builder()
@@ -87,7 +93,8 @@ public final class StampOptions {
                 .levels(levels).sinkTokens(sinkTokens).hiTokens(hiTokens).hiBits(hiBits).loBits(loBits)
                 .weights(parseEnum(StampConfig.WeightQuant.class, "--weights", weights)).weightBlock(weightBlock)
                 .rotation(parseEnum(StampConfig.Rotation.class, "--rotate", rotate))
-                .allocation(parseEnum(StampConfig.Allocation.class, "--allocate", allocate));
+                .allocation(parseEnum(StampConfig.Allocation.class, "--allocate", allocate))
+                .dequantizeWeights(dequantizeWeights);
         if (smooth != null) {
             if (!(smooth >= 0 && smooth <= 1)) {
                 throw new StampException(StampException.Kind.BAD_OPTION, "--smooth ALPHA must be in 0..1, got " + smooth);
