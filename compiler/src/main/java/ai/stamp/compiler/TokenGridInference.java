@@ -26,7 +26,16 @@ public final class TokenGridInference {
         TokenGrid withAxis(int newAxis, int newRank) { return new TokenGrid(height, width, prefixTokens, newAxis, newRank); }
     }
 
+    /**
+     * Largest grid side taken from a graph's static shapes. Real patch grids are tens to a few hundred tokens a
+     * side; a side beyond this comes from a malformed or adversarial shape and would make the padded grid
+     * (and the emitted Pad) absurd, so no grid is inferred from it (the layer then says to pass --grid).
+     */
+    static final long MAX_GRID_SIDE = 1 << 14;
+
     private TokenGridInference() {}
+
+    private static boolean plausibleSide(long side) { return side > 0 && side <= MAX_GRID_SIDE; }
 
     /** Grid per tensor name, for tensors whose token axis is second to last (where linear layers read it). */
     public static Map<String, TokenGrid> infer(Graph graph) {
@@ -38,7 +47,7 @@ public final class TokenGridInference {
             String op = n.getOpType();
             String out = n.getOutput(0);
             long[] outShape = graph.shapes().of(out).orElse(null);
-            if (op.equals("Conv") && outShape != null && outShape.length == 4 && outShape[2] > 0) {
+            if (op.equals("Conv") && outShape != null && outShape.length == 4 && plausibleSide(outShape[2]) && (outShape[3] < 0 || plausibleSide(outShape[3]))) {
                 spatial.put(out, new long[] {outShape[2], outShape[3]});
                 continue;
             }
