@@ -1,12 +1,13 @@
 package ai.stamp.compiler;
 
 import ai.onnx.proto.OnnxMl;
-import ai.stamp.compiler.calibration.CalibrationStats;
 import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.stamp.compiler.calibration.CalibrationStats;
 import ai.stamp.ops.MixedPrecisionQdq;
 import ai.stamp.ops.SequenceTransforms;
 import ai.stamp.ops.StampOp;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -39,27 +40,18 @@ public final class StampRule {
 
     private final FeatureTransformEmitter features;
     private final WeightEmitter weights;
-    private final StampConfig config;
-    private final CalibrationStats stats;
-
-    /** A rule that leaves weights as they are. */
-    public StampRule(Rewriter rewriter, Rewriter.GraphEdit edit) {
-        this(rewriter, edit, StampConfig.WeightQuant.NONE, 0, 0);
-    }
-
-    /** A rule that also quantizes each layer's weight with {@code weights} (emitted in the forms {@code opset} allows). */
-    public StampRule(Rewriter rewriter, Rewriter.GraphEdit edit, StampConfig.WeightQuant weights, int weightBlock, int opset) {
-        this(rewriter, edit, StampConfig.builder().weights(weights).weightBlock(weightBlock).build(), opset, CalibrationStats.NONE);
-    }
 
     /** The rule as a whole config asks for it, with calibration statistics where the config needs them. */
     public StampRule(Rewriter rewriter, Rewriter.GraphEdit edit, StampConfig config, int opset, CalibrationStats stats) {
+        this(rewriter, edit, config, opset, stats, ExternalWeights.NONE);
+    }
+
+    /** As above; {@code external} lets weight quantization read external-data weights (and write outside the heap). */
+    public StampRule(Rewriter rewriter, Rewriter.GraphEdit edit, StampConfig config, int opset, CalibrationStats stats, ExternalWeights external) {
         this.rewriter = rewriter;
         this.edit = edit;
-        this.config = config;
-        this.stats = stats;
         this.features = new FeatureTransformEmitter(rewriter, edit, config, stats);
-        this.weights = new WeightEmitter(rewriter, edit, config.weights(), config.weightBlock(), opset, stats);
+        this.weights = new WeightEmitter(rewriter, edit, config.weights(), config.weightBlock(), opset, stats, external);
     }
 
     /**
@@ -153,7 +145,9 @@ public final class StampRule {
         return b.build();
     }
 
+    /** Layers whose keys are equal read the very same quantized tensor. */
     private static String shareKey(LayerPlan plan) {
-        return plan.layer().activation() + "|" + plan.mode() + "|" + plan.transformed() + "|" + plan.hiBits() + "/" + plan.loBits() + "/" + plan.hiTokens();
+        return plan.layer().activation() + "|" + plan.mode() + "|" + plan.transformed() + "|" + plan.hiBits() + "/" + plan.loBits() + "/"
+                + plan.hiTokens() + "|" + Arrays.toString(plan.coefficientBits());
     }
 }
