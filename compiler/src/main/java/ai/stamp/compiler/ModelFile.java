@@ -114,6 +114,19 @@ public final class ModelFile {
         };
     }
 
+    /**
+     * Writes a compile result to {@code out} (as {@link #write(OnnxMl.ModelProto, Path, Path)}), copying the tensors it
+     * keeps in scratch data files into {@code OUT.onnx.data} too, and deletes those scratch files afterwards (also when
+     * the write fails).
+     */
+    public static void write(StampResult result, Path sourceDirectory, Path out) {
+        try {
+            write(result.model(), sourceDirectory, out);
+        } finally {
+            result.deleteScratch();
+        }
+    }
+
     /** Writes {@code model} to {@code out}, copying external tensors that resolve against {@code sourceDirectory}. */
     public static void write(OnnxMl.ModelProto model, Path sourceDirectory, Path out) {
         Path dir = out.toAbsolutePath().getParent();

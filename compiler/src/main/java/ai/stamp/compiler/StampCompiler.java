@@ -34,12 +34,37 @@ public final class StampCompiler {
      * (from {@code ai.stamp.compiler.calibration.Calibrator}) for GPTQ, SmoothQuant and energy allocation.
      */
     public static StampResult compile(OnnxMl.ModelProto model, StampConfig config, CalibrationStats stats) {
+        return compile(model, config, stats, ExternalWeights.NONE);
+    }
+
+    /**
+     * As {@link #compile(OnnxMl.ModelProto, StampConfig, CalibrationStats)}, quantizing (RTN) weights stored as external
+     * data too: their bytes are read range by range from the files beside the model ({@code sourceDirectory}), and the
+     * quantized values go to a scratch data file in {@code java.io.tmpdir} that {@link ModelFile#write(StampResult, Path, Path)}
+     * copies into the output and deletes. Without a source folder external weights are left as they are.
+     */
+    public static StampResult compile(OnnxMl.ModelProto model, StampConfig config, CalibrationStats stats, java.nio.file.Path sourceDirectory) {
+        return compile(model, config, stats, ExternalWeights.of(sourceDirectory));
+    }
+
+    /** As above, with the external-data context (source folder and scratch folder) given explicitly. */
+    public static StampResult compile(OnnxMl.ModelProto model, StampConfig config, CalibrationStats stats, ExternalWeights external) {
+        try {
+            StampResult r = compileWith(model, config, stats, external);
+            return new StampResult(r.model(), r.report(), external.finish());
+        } catch (RuntimeException | Error e) {
+            external.discard();
+            throw e;
+        }
+    }
+
+    private static StampResult compileWith(OnnxMl.ModelProto model, StampConfig config, CalibrationStats stats, ExternalWeights external) {
         if (config.needsCalibration() && stats.isEmpty()) {
             throw new StampException(StampException.Kind.BAD_OPTION, "GPTQ, --smooth and --allocate energy need calibration data: add --calib FILE|DIR");
         }
         OpsetCheck.requireSupported(model, "the model");
         Rewriter rewriter = new Rewriter(model);
-        Run run = new Run(rewriter, new LinearLayerMatcher(config.exclude()), new Planner(config, stats), config, OpsetCheck.defaultOpset(model), stats);
+        Run run = new Run(rewriter, new LinearLayerMatcher(config.exclude()), new Planner(config, stats), config, OpsetCheck.defaultOpset(model), stats, external);
         OnnxMl.GraphProto graph = run.rewrite(new Graph(model.getGraph()));
 
         OnnxMl.ModelProto.Builder out = model.toBuilder().setGraph(graph);
@@ -78,10 +103,12 @@ public final class StampCompiler {
         final StampConfig config;
         final int opset;
         final CalibrationStats stats;
+        final ExternalWeights external;
         final List<StampReport.Layer> rewritten = new ArrayList<>();
         final List<StampReport.Skipped> skipped = new ArrayList<>();
 
-        Run(Rewriter rewriter, LinearLayerMatcher matcher, Planner planner, StampConfig config, int opset, CalibrationStats stats) {
+        Run(Rewriter rewriter, LinearLayerMatcher matcher, Planner planner, StampConfig config, int opset, CalibrationStats stats, ExternalWeights external) {
+            this.external = external;
             this.opset = opset;
             this.stats = stats;
             this.rewriter = rewriter;
@@ -102,7 +129,7 @@ public final class StampCompiler {
             Map<String, TokenGridInference.TokenGrid> grids = config.transform() == StampConfig.TransformKind.HAAR2D && config.grid().isEmpty()
                     ? TokenGridInference.infer(graph) : Map.of();
             Rewriter.GraphEdit edit = rewriter.edit(graph.proto(), StampRule.NAME);
-            StampRule rule = new StampRule(rewriter, edit, config, opset, stats);
+            StampRule rule = new StampRule(rewriter, edit, config, opset, stats, external);
             List<NodeProto> nodes = graph.nodes();
             for (int i = 0; i < nodes.size(); i++) {
                 NodeProto node = nodes.get(i);

@@ -1,6 +1,35 @@
 package ai.stamp.compiler;
 
 import ai.onnx.proto.OnnxMl;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
 
-/** The rewritten model and the report of what was done to it. */
-public record StampResult(OnnxMl.ModelProto model, StampReport report) {}
+/**
+ * The rewritten model and the report of what was done to it. {@code scratch}: data files the model's new external
+ * tensors point into (weights quantized from external data, see {@link ExternalWeights}); {@link ModelFile#write(StampResult,
+ * Path, Path)} copies them into the output and deletes them, else call {@link #deleteScratch()} when done.
+ */
+public record StampResult(OnnxMl.ModelProto model, StampReport report, List<Path> scratch) {
+    public StampResult {
+        scratch = List.copyOf(scratch);
+    }
+
+    public StampResult(OnnxMl.ModelProto model, StampReport report) {
+        this(model, report, List.of());
+    }
+
+    /** Deletes the scratch data files (the model's tensors that point there become unreadable). */
+    public void deleteScratch() {
+        for (Path p : scratch) deleteQuietly(p);
+    }
+
+    static void deleteQuietly(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException ignored) {
+            // best effort; it is also marked delete-on-exit
+        }
+    }
+}

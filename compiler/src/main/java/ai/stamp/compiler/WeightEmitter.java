@@ -9,7 +9,13 @@ import ai.stamp.compiler.weights.Gptq;
 import ai.stamp.compiler.weights.QuantizedWeight;
 import ai.stamp.compiler.weights.RtnQuantizer;
 import com.google.protobuf.ByteString;
+import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.FloatBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.ByteOrder;
 import java.util.List;
 import java.util.Optional;
@@ -48,6 +54,7 @@ final class WeightEmitter {
     private final int block;
     private final int opset;
     private final CalibrationStats stats;
+    private final ExternalWeights external;
 
     WeightEmitter(Rewriter rewriter, Rewriter.GraphEdit edit, StampConfig.WeightQuant method, int block, int opset) {
         this(rewriter, edit, method, block, opset, CalibrationStats.NONE);
@@ -55,6 +62,13 @@ final class WeightEmitter {
 
     /** {@code stats}: calibration statistics, for GPTQ's Gram matrices. */
     WeightEmitter(Rewriter rewriter, Rewriter.GraphEdit edit, StampConfig.WeightQuant method, int block, int opset, CalibrationStats stats) {
+        this(rewriter, edit, method, block, opset, stats, ExternalWeights.NONE);
+    }
+
+    /** {@code external}: how to read external-data weights and where their quantized values go (NONE: leave them). */
+    WeightEmitter(Rewriter rewriter, Rewriter.GraphEdit edit, StampConfig.WeightQuant method, int block, int opset, CalibrationStats stats,
+                  ExternalWeights external) {
+        this.external = external;
         this.rewriter = rewriter;
         this.edit = edit;
         this.method = method;
@@ -78,6 +92,10 @@ final class WeightEmitter {
         String kind = method.isGptq() ? "gptq" : "rtn";
         String tag = "W" + bits + " " + kind + (block == 0 ? " per-channel" : " block=" + block);
         String w = layer.weight();
+        Optional<TensorProto> init = layer.graph().initializer(w);
+        if (external.enabled() && transform.isIdentity() && init.isPresent() && ExternalWeights.isExternal(init.get())) {
+            return emitExternal(layer, init.get(), tag, kind, bits, nodes);
+        }
         String problem = weightProblem(layer);
         if (problem != null) {
             // the feature transforms check the weight too and leave such a layer alone
@@ -113,6 +131,126 @@ final class WeightEmitter {
             form = "pre-dequantized float (" + noDq + ")";
         }
         return new Result(Optional.of(out), tag + " as " + form + removeOriginal(layer));
+    }
+
+    /**
+     * RTN of a float weight kept as external data, streamed: the stored floats are read twice in 4 MiB chunks (max|w|
+     * per scale, then the rounded values), so the heap holds the [D, N] int8 values and the scales only; those values
+     * go to the scratch data file as an EXTERNAL tensor. Same numbers as {@link RtnQuantizer} on the whole weight.
+     */
+    private Result emitExternal(LinearLayer layer, TensorProto t, String tag, String kind, int bits, List<NodeProto> nodes) {
+        String w = layer.weight();
+        if (method.isGptq()) {
+            return new Result(Optional.empty(), tag + " skipped: weight '" + w + "' is stored as external data, which GPTQ does not"
+                    + " support (it needs the whole weight in memory); use --weights rtn" + bits + " (weight left as it is)");
+        }
+        String problem = externalProblem(w, t);
+        if (problem != null) return new Result(Optional.empty(), tag + " skipped: " + problem + " (weight left as it is)");
+        boolean transposed = layer.transposeWeight();
+        int rows = (int) t.getDims(0), cols = (int) t.getDims(1);      // as stored
+        int d = transposed ? cols : rows, n = transposed ? rows : cols; // as the MatMul uses it
+        int qmax = QuantizedWeight.qmax(bits);
+        int span = block == 0 ? d : block;
+        int sr = QuantizedWeight.scaleRows(d, block);
+        Path file = external.file(t);
+        long offset = ExternalWeights.offset(t);
+        float[] scales = new float[sr * n];
+        streamFloats(file, offset, rows, cols, (i, j, v) -> {
+            int dd = transposed ? j : i, nn = transposed ? i : j;
+            int k = (dd / span) * n + nn;
+            scales[k] = Math.max(scales[k], Math.abs(v));
+        });
+        for (int k = 0; k < scales.length; k++) scales[k] = RtnQuantizer.scaleFor(scales[k], qmax);
+        byte[] values = new byte[d * n];
+        streamFloats(file, offset, rows, cols, (i, j, v) -> {
+            int dd = transposed ? j : i, nn = transposed ? i : j;
+            values[dd * n + nn] = (byte) RtnQuantizer.quantizeValue(v, scales[(dd / span) * n + nn], qmax);
+        });
+        QuantizedWeight q = new QuantizedWeight(d, n, bits, block, values, scales);
+        String prefix = w + "_" + kind + bits;
+        String name = layer.name();
+        String out;
+        String form;
+        String noDq = whyNoDequantizeLinear(bits);
+        if (noDq == null) {
+            boolean int4 = bits == 4 && opset >= MIN_OPSET_BLOCKED_AND_INT4;
+            TensorProto ext = external.append(ByteBuffer.wrap(packed(values, int4)),
+                    int4 ? TensorProto.DataType.INT4_VALUE : TensorProto.DataType.INT8_VALUE, d, n);
+            String qName = edit.addInitializer(prefix, ext);
+            String sName = edit.addInitializer(prefix + "_scale", floatTensor(scales, block == 0 ? new long[] {n} : new long[] {sr, n}));
+            out = rewriter.fresh(w + "_dq");
+            OnnxMl.AttributeProto[] attrs = block == 0
+                    ? new OnnxMl.AttributeProto[] {intAttr("axis", 1)}
+                    : new OnnxMl.AttributeProto[] {intAttr("axis", 0), intAttr("block_size", block)};
+            nodes.add(edit.node("DequantizeLinear", List.of(qName, sName), List.of(out), name, attrs));
+            form = "DequantizeLinear(" + (int4 ? "int4" : bits == 4 ? "int8; opset " + opset + " has no int4" : "int8") + ")";
+        } else {
+            // the dequantized floats, written a row block at a time
+            long start = external.begin();
+            ByteBuffer buf = ByteBuffer.allocate(1 << 22).order(ByteOrder.LITTLE_ENDIAN);
+            for (int dd = 0; dd < d; dd++) {
+                int r = block == 0 ? 0 : dd / block;
+                for (int nn = 0; nn < n; nn++) {
+                    if (!buf.hasRemaining()) { buf.flip(); external.write(buf); buf.clear(); }
+                    buf.putFloat(values[dd * n + nn] * scales[r * n + nn]);
+                }
+            }
+            buf.flip();
+            external.write(buf);
+            out = edit.addInitializer(prefix + "_dequantized", external.end(start, TensorProto.DataType.FLOAT_VALUE, d, n));
+            form = "pre-dequantized float (" + noDq + ")";
+        }
+        return new Result(Optional.of(out), tag + " as " + form + " (streamed from external data)" + removeOriginal(layer));
+    }
+
+    /** Null when {@code t} is an external float32 rank-2 tensor whose byte range exists in its file, else the problem. */
+    private String externalProblem(String w, TensorProto t) {
+        if (t.getDataType() != TensorProto.DataType.FLOAT_VALUE) {
+            return "weight '" + w + "' is " + TensorProto.DataType.forNumber(t.getDataType()) + ", not float32";
+        }
+        if (t.getDimsCount() != 2) return "weight '" + w + "' has rank " + t.getDimsCount();
+        long count = t.getDims(0) * t.getDims(1);
+        if (count <= 0 || count > Integer.MAX_VALUE - 8) return "weight '" + w + "' has " + count + " values (external weights up to 2^31 values are quantized)";
+        long bytes = count * 4;
+        long length = ExternalWeights.length(t, bytes);
+        if (length != bytes) return "weight '" + w + "' has external length " + length + ", its shape says " + bytes + " bytes";
+        Path file = external.file(t);
+        try {
+            long size = Files.size(file);
+            if (ExternalWeights.offset(t) + bytes > size) return "weight '" + w + "' reaches past the end of " + file;
+        } catch (IOException e) {
+            throw new StampException(StampException.Kind.EXTERNAL_DATA_MISSING, "cannot read external data " + file + " of weight '" + w + "': " + e.getMessage(), e);
+        }
+        return null;
+    }
+
+    private interface FloatVisitor { void accept(int row, int col, float value); }
+
+    /** Visits the stored [rows, cols] float32 little-endian values at {@code offset} of {@code file} in row-major order. */
+    private static void streamFloats(Path file, long offset, int rows, int cols, FloatVisitor visitor) {
+        ByteBuffer buf = ByteBuffer.allocate(1 << 22).order(ByteOrder.LITTLE_ENDIAN);
+        long total = (long) rows * cols * 4;
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            long done = 0;
+            int i = 0, j = 0;
+            while (done < total) {
+                buf.clear();
+                buf.limit((int) Math.min(buf.capacity(), total - done));
+                while (buf.hasRemaining()) {
+                    int r = ch.read(buf, offset + done + buf.position());
+                    if (r < 0) throw new IOException("unexpected end of file");
+                }
+                done += buf.limit();
+                buf.flip();
+                FloatBuffer f = buf.asFloatBuffer();
+                while (f.hasRemaining()) {
+                    visitor.accept(i, j, f.get());
+                    if (++j == cols) { j = 0; i++; }
+                }
+            }
+        } catch (IOException e) {
+            throw new StampException(StampException.Kind.EXTERNAL_DATA_MISSING, "cannot read external data " + file + ": " + e.getMessage(), e);
+        }
     }
 
     /** X^T X of the layer's input from calibration; a clear error when GPTQ has none. */
@@ -199,14 +337,17 @@ final class WeightEmitter {
 
     /** INT8 (one byte per value) or INT4 (two values per byte, low nibble first) [D, N]. */
     private static TensorProto intTensor(QuantizedWeight q, boolean int4) {
-        byte[] v = q.values();
-        byte[] raw = v;
-        if (int4) {
-            raw = new byte[(v.length + 1) / 2];
-            for (int i = 0; i < v.length; i++) raw[i / 2] |= (byte) ((v[i] & 0x0F) << (i % 2 == 0 ? 0 : 4));
-        }
+        byte[] raw = packed(q.values(), int4);
         return TensorProto.newBuilder().setDataType(int4 ? TensorProto.DataType.INT4_VALUE : TensorProto.DataType.INT8_VALUE)
                 .addDims(q.rows()).addDims(q.cols()).setRawData(ByteString.copyFrom(raw)).build();
+    }
+
+    /** {@code v} itself (INT8), or two values per byte, low nibble first (INT4). */
+    private static byte[] packed(byte[] v, boolean int4) {
+        if (!int4) return v;
+        byte[] raw = new byte[(v.length + 1) / 2];
+        for (int i = 0; i < v.length; i++) raw[i / 2] |= (byte) ((v[i] & 0x0F) << (i % 2 == 0 ? 0 : 4));
+        return raw;
     }
 
     static TensorProto floatTensor(float[] values, long[] dims) {

@@ -59,36 +59,34 @@ public final class Haar2dSequence implements StampOp {
     @Override
     public FloatTensor reference(FloatTensor... in) { return apply(in[0], levels, sinkTokens, gridHeight); }
 
-    /** Reference kernel: X [lead..., S, D] -> Z [M, T, D]; double accumulation. */
+    /**
+     * Reference kernel: X [lead..., S, D] -> Z [M, T, D]; double accumulation, terms added in ascending
+     * order (bit-identical to the per-element loop over the zero-padded block, see {@link BlockKernels}).
+     */
     public static FloatTensor apply(FloatTensor x, int levels, int sinkTokens, int gridHeight) {
         if (x.rank() < 2) throw new IllegalArgumentException("Haar2dSequence needs rank >= 2, got " + x);
         int m = (int) x.leadingCount(), s = (int) x.dim(-2), dd = (int) x.dim(-1);
         BlockGeometry g = BlockGeometry.of(SequenceLayout.haar2d(levels, sinkTokens, gridHeight), s);
         int b = g.blockSide(), b2 = g.blockTokens(), t = g.transformedLength();
-        float[] k = HaarBasis.blockMatrix2d(levels);
+        BlockKernels.Sparse k = BlockKernels.Sparse.of(HaarBasis.blockMatrix2d(levels), b2);
         float[] out = new float[m * t * dd];
         float[] in = x.data();
-        double[] blockIn = new double[b2];
+        int[] rowOff = new int[b2];
+        double[] acc = new double[dd];
         for (int mi = 0; mi < m; mi++) {
             int xo = mi * s * dd, zo = mi * t * dd;
             System.arraycopy(in, xo, out, zo, g.sink() * dd);
             for (int bh = 0; bh < g.nbh(); bh++) {
                 for (int bw = 0; bw < g.nbw(); bw++) {
                     int base = g.sink() + (bh * g.nbw() + bw) * b2;
-                    for (int f = 0; f < dd; f++) {
-                        for (int y = 0; y < b; y++) {
-                            for (int xx = 0; xx < b; xx++) {
-                                int r = bh * b + y, c = bw * b + xx;
-                                boolean inside = r < g.gridH() && c < g.gridW();
-                                blockIn[y * b + xx] = inside ? in[xo + (g.sink() + r * g.gridW() + c) * dd + f] : 0.0;
-                            }
-                        }
-                        for (int co = 0; co < b2; co++) {
-                            double acc = 0;
-                            for (int kk = 0; kk < b2; kk++) acc += k[co * b2 + kk] * blockIn[kk];
-                            out[zo + (base + co) * dd + f] = (float) acc;
+                    for (int y = 0; y < b; y++) {
+                        for (int xx = 0; xx < b; xx++) {
+                            int r = bh * b + y, c = bw * b + xx;
+                            boolean inside = r < g.gridH() && c < g.gridW();
+                            rowOff[y * b + xx] = inside ? xo + (g.sink() + r * g.gridW() + c) * dd : -1;
                         }
                     }
+                    BlockKernels.block(k, in, rowOff, dd, out, zo + base * dd, acc);
                 }
             }
         }

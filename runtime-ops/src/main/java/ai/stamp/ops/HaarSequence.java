@@ -74,27 +74,27 @@ public final class HaarSequence implements StampOp {
     @Override
     public FloatTensor reference(FloatTensor... in) { return apply(in[0], levels, sinkTokens); }
 
-    /** Reference kernel: X [lead..., S, D] -> Z [M, T, D]; double accumulation. */
+    /**
+     * Reference kernel: X [lead..., S, D] -> Z [M, T, D]; double accumulation, terms added in ascending k
+     * (bit-identical to the per-element loop, see {@link BlockKernels}).
+     */
     public static FloatTensor apply(FloatTensor x, int levels, int sinkTokens) {
         if (x.rank() < 2) throw new IllegalArgumentException("HaarSequence needs rank >= 2, got " + x);
         int m = (int) x.leadingCount(), s = (int) x.dim(-2), dd = (int) x.dim(-1);
         BlockGeometry g = BlockGeometry.of(SequenceLayout.haar1d(levels, sinkTokens), s);
         int b = g.blockSide(), t = g.transformedLength();
-        float[] h = HaarBasis.blockMatrix1d(levels);
+        BlockKernels.Sparse h = BlockKernels.Sparse.of(HaarBasis.blockMatrix1d(levels), b);
         float[] out = new float[m * t * dd];
         float[] in = x.data();
+        int[] rowOff = new int[b];
+        double[] acc = new double[dd];
         for (int mi = 0; mi < m; mi++) {
             int xo = mi * s * dd, zo = mi * t * dd;
             System.arraycopy(in, xo, out, zo, g.sink() * dd);
             for (int blk = 0; blk < g.blocks(); blk++) {
                 int base = g.sink() + blk * b;
-                for (int c = 0; c < b; c++) {
-                    for (int f = 0; f < dd; f++) {
-                        double acc = 0;
-                        for (int k = 0; k < b && base + k < s; k++) acc += (double) h[c * b + k] * in[xo + (base + k) * dd + f];
-                        out[zo + (base + c) * dd + f] = (float) acc;
-                    }
-                }
+                for (int k = 0; k < b; k++) rowOff[k] = base + k < s ? xo + (base + k) * dd : -1;
+                BlockKernels.block(h, in, rowOff, dd, out, zo + base * dd, acc);
             }
         }
         return new FloatTensor(out, new long[] {m, t, dd});

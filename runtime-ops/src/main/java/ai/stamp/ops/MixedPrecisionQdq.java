@@ -54,11 +54,8 @@ public final class MixedPrecisionQdq implements StampOp {
         if (levels.data().length != t) throw new IllegalArgumentException("levels " + levels + " do not match " + t + " tokens");
         float[] in = z.data(), out = new float[in.length];
         int rows = in.length / Math.max(dd, 1);
-        for (int row = 0; row < rows; row++) {
-            float q = levels.data()[row % t];
-            float[] r = tokenQdq(in, row * dd, dd, q);
-            System.arraycopy(r, 0, out, row * dd, dd);
-        }
+        float[] lv = levels.data();
+        for (int row = 0; row < rows; row++) tokenQdq(in, out, row * dd, dd, lv[row % t]);
         return new FloatTensor(out, z.shape().clone());
     }
 
@@ -72,18 +69,26 @@ public final class MixedPrecisionQdq implements StampOp {
         return Math.max(mx - mn, QuantNumerics.EPS) / q;
     }
 
-    private static float[] tokenQdq(float[] data, int off, int len, float q) {
-        float mn = 0f;
-        for (int i = 0; i < len; i++) mn = Math.min(mn, data[off + i]);
-        float scale = scale(data, off, len, q);
-        float zp = clip((float) Math.rint(-mn / scale), 0f, q);
-        float[] out = new float[len];
+    /** One token row, written into {@code out} at the same offset; the same float operations as the spec formula. */
+    private static void tokenQdq(float[] data, float[] out, int off, int len, float q) {
+        float mn = 0f, mx = 0f;
         for (int i = 0; i < len; i++) {
-            float zi = clip((float) Math.rint(data[off + i] / scale) + zp, 0f, q);
-            out[i] = (zi - zp) * scale;
+            float v = data[off + i];
+            mn = Math.min(mn, v);
+            mx = Math.max(mx, v);
         }
-        return out;
+        float scale = Math.max(mx - mn, QuantNumerics.EPS) / q;
+        float zp = clip((float) Math.rint(-mn / scale), 0f, q);
+        // rint(v) = (v + 1.5·2^23) - 1.5·2^23 exactly (round half to even) for |v| < 2^22, and |z / scale| <= q·(1 + 2 ulp)
+        // here; the two differ only in the sign of a zero result, which adding zp (>= +0) erases. All-float, so C2
+        // vectorizes the loop; NaN propagates the same way.
+        for (int i = 0; i < len; i++) {
+            float zi = Math.min(Math.max(((data[off + i] / scale + ROUND) - ROUND) + zp, 0f), q);
+            out[off + i] = (zi - zp) * scale;
+        }
     }
+
+    private static final float ROUND = 0x1.8p23f;
 
     private static float clip(float v, float lo, float hi) { return Math.min(Math.max(v, lo), hi); }
 }

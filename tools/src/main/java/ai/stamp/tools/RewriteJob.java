@@ -1,5 +1,6 @@
 package ai.stamp.tools;
 
+import ai.stamp.compiler.ExternalWeights;
 import ai.stamp.compiler.LoadedModel;
 import ai.stamp.compiler.ModelFile;
 import ai.stamp.compiler.StampCompiler;
@@ -61,7 +62,15 @@ public final class RewriteJob {
         }
         checkOutputLocation(out);
         LoadedModel model = ModelFile.read(in);
-        StampResult result = compile(model, config, calib, progress);
+        StampResult result = compile(model, config, calib, progress, out.toAbsolutePath().getParent());
+        try {
+            return finish(in, out, report, mode, warn, model, result);
+        } finally {
+            result.deleteScratch();
+        }
+    }
+
+    private static Outcome finish(Path in, Path out, Path report, Mode mode, Consumer<String> warn, LoadedModel model, StampResult result) {
         if (report != null) writeText(report, result.report().toJson());
         boolean noop = result.report().rewritten().isEmpty();
         if (noop && mode == Mode.WRITE_IF_CHANGED) {
@@ -74,7 +83,7 @@ public final class RewriteJob {
             ModelFile.write(model.proto(), model.directory(), out);
             if (warn != null) warn.accept("stamp-onnx: warning: no linear layer of " + in + " was rewritten; wrote it unchanged to " + out + " (--allow-noop)");
         } else {
-            ModelFile.write(result.model(), model.directory(), out);
+            ModelFile.write(result, model.directory(), out);
         }
         return new Outcome(model, result);
     }
@@ -86,6 +95,19 @@ public final class RewriteJob {
     public static StampResult compile(LoadedModel model, StampConfig config, CalibrationInputs.Source calib, Consumer<String> progress) {
         CalibrationStats stats = calib == null ? CalibrationStats.NONE : CalibrationInputs.collect(model, config, calib, progress);
         return StampCompiler.compile(model.proto(), config, stats);
+    }
+
+    /**
+     * As above, with external-data weights quantized too (read from the model's folder; their quantized values go to a
+     * scratch data file in {@code scratchDirectory}, or java.io.tmpdir when null, until the result is written or
+     * {@link StampResult#deleteScratch()} is called).
+     */
+    public static StampResult compile(LoadedModel model, StampConfig config, CalibrationInputs.Source calib, Consumer<String> progress,
+                                      Path scratchDirectory) {
+        CalibrationStats stats = calib == null ? CalibrationStats.NONE : CalibrationInputs.collect(model, config, calib, progress);
+        ExternalWeights external = scratchDirectory == null ? ExternalWeights.of(model.directory())
+                : ExternalWeights.of(model.directory(), scratchDirectory);
+        return StampCompiler.compile(model.proto(), config, stats, external);
     }
 
     /** Fails early (before any work) when OUT's folder does not exist, is a file, or is not writable. */

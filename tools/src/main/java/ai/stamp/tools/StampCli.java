@@ -16,7 +16,7 @@ import picocli.CommandLine.Spec;
  * {@code stamp-onnx: error: <message>} to stderr and exits with the code of its {@link StampException.Kind}.
  */
 @Command(name = "stamp-onnx", mixinStandardHelpOptions = true, version = "stamp-onnx 0.1.0",
-        subcommands = {RewriteCommand.class, ValidateCommand.class, InspectCommand.class, DemoCommand.class, TableCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {RewriteCommand.class, ValidateCommand.class, InspectCommand.class, DemoCommand.class, TableCommand.class, BenchCommand.class, CommandLine.HelpCommand.class},
         description = {
             "Rewrites the linear layers of an ONNX model with STaMP (sequence transform + mixed-precision",
             "activation quantization, arXiv 2510.26771).",
@@ -39,7 +39,20 @@ public final class StampCli implements Callable<Integer> {
     }
 
     public static void main(String[] args) {
-        System.exit(run(args));
+        int code = run(args);
+        if ("1".equals(System.getenv("STAMP_PEAK_HEAP"))) {
+            System.err.println("stamp-onnx: peak heap " + peakHeapBytes() + " bytes (sum of the heap pools' peak usage)");
+        }
+        System.exit(code);
+    }
+
+    /** Sum of the peak usage of the JVM's heap memory pools (an upper bound of the peak heap in use at any one time). */
+    public static long peakHeapBytes() {
+        long sum = 0;
+        for (java.lang.management.MemoryPoolMXBean p : java.lang.management.ManagementFactory.getMemoryPoolMXBeans()) {
+            if (p.getType() == java.lang.management.MemoryType.HEAP) sum += p.getPeakUsage().getUsed();
+        }
+        return sum;
     }
 
     /** Runs the CLI with System.out / System.err and returns the exit code (never calls System.exit). */

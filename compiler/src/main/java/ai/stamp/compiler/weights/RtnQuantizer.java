@@ -65,7 +65,8 @@ public final class RtnQuantizer {
         return s;
     }
 
-    static float scaleFor(float maxAbs, int qmax) {
+    /** max|w| / qmax, 1 for 0 (the scale of an all-zero column or block); fails on a non-finite max. */
+    public static float scaleFor(float maxAbs, int qmax) {
         if (!(maxAbs > 0f) || Float.isInfinite(maxAbs)) {
             if (maxAbs == 0f) return 1f;
             throw new IllegalArgumentException("weight contains a non-finite value: " + maxAbs);

@@ -1,0 +1,219 @@
+package ai.stamp.tools.bench;
+
+import ai.onnx.proto.OnnxMl;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.stamp.compiler.ModelFile;
+import ai.stamp.compiler.StampCompiler;
+import ai.stamp.compiler.StampConfig;
+import ai.stamp.compiler.StampResult;
+import ai.stamp.testmodels.GraphBuilder;
+import ai.stamp.testmodels.RealModels;
+import ai.stamp.tools.ModelInputs;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * Inference overhead of the emitted graph in ONNX Runtime Java (CPU EP): a paper-scale linear layer and
+ * all-MiniLM-L6-v2 at several (sequence, batch) shapes, for the original model, the matched-bit baseline
+ * ({@code --mode baseline}: fake-quant only) and STaMP (both rewritten in process, weights float). As in
+ * {@link TransformOverheadBench}: sessions with intra-op threads N, inter-op 1, {@code allow_spinning=0}
+ * unless spinning is asked for; models run interleaved (one run each per round, rotating order) after a
+ * warm-up; ratios are medians of per-round ratios.
+ */
+public final class OrtOverheadBench {
+    private OrtOverheadBench() {}
+
+    public static BenchSection run(boolean quick, int threads, boolean spin) throws Exception {
+        BenchSection sec = new BenchSection("(4) Inference overhead in ONNX Runtime Java (CPU)");
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        paperLayer(sec, env, quick, threads, spin);
+        miniLm(sec, env, quick, threads, spin);
+        sec.note("Method: sessions with intra-op threads " + threads + ", inter-op 1, "
+                + (spin ? "spinning pool" : "session.intra_op.allow_spinning=0") + ", graph optimization ALL; the models of one "
+                + "shape run interleaved, one run each per round in rotating order, after 2 warm-up rounds; ms are medians over "
+                + "rounds, ratios medians of per-round ratios. STaMP = `--mode stamp` defaults (Haar L=3, sink 1, 8/4 bits), "
+                + "baseline = `--mode baseline` (same bits, no transform); weights float in both.");
+        return sec;
+    }
+
+    private static void paperLayer(BenchSection sec, OrtEnvironment env, boolean quick, int threads, boolean spin) throws Exception {
+        int s = quick ? 256 : 2048, d = quick ? 512 : 4096, n = d;
+        GraphBuilder g = new GraphBuilder(7);
+        g.input("X", 1L, "S", (long) d);
+        g.output("Y", 1L, "S", (long) n);
+        String w = g.weight("W", 0.02f, d, n);
+        g.node("MatMul", "linear", List.of("X", w), List.of("Y"));
+        OnnxMl.ModelProto original = g.model(17, 8);
+        StampResult base = StampCompiler.compile(original, StampConfig.builder().mode(StampConfig.Mode.BASELINE).build());
+        StampResult stamp = StampCompiler.compile(original, StampConfig.defaults());
+        Random rnd = new Random(3);
+        float[] x = new float[s * d];
+        for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+        Map<String, OnnxTensor> feed = new HashMap<>();
+        feed.put("X", OnnxTensor.createTensor(env, FloatBuffer.wrap(x), new long[] {1, s, d}));
+        List<byte[]> models = List.of(original.toByteArray(), base.model().toByteArray(), stamp.model().toByteArray());
+        double[][] t = time(env, models, feed, quick ? 3 : 9, threads, spin);
+        String shape = BenchSection.fmt("X[1,%d,%d]·W[%d,%d]", s, d, d, n);
+        sec.info("(a) layer " + shape + ": original / baseline / STaMP ms",
+                BenchSection.fmt("%.1f / %.1f / %.1f (%d rounds)", BenchSection.median(t[0]), BenchSection.median(t[1]), BenchSection.median(t[2]), t[0].length));
+        double r = medianRatio(t[2], t[1]);
+        sec.check("(a) layer " + shape + ": STaMP / baseline", BenchSection.fmt("%.3f (baseline / original %.3f, STaMP / original %.3f)",
+                r, medianRatio(t[1], t[0]), medianRatio(t[2], t[0])), "≤ 1.03", r <= 1.03);
+        for (OnnxTensor v : feed.values()) v.close();
+    }
+
+    private static void miniLm(BenchSection sec, OrtEnvironment env, boolean quick, int threads, boolean spin) throws Exception {
+        OnnxMl.ModelProto original = ModelFile.read(RealModels.miniLm()).proto();
+        StampResult base = StampCompiler.compile(original, StampConfig.builder().mode(StampConfig.Mode.BASELINE).build());
+        StampResult stamp = StampCompiler.compile(original, StampConfig.defaults());
+        List<byte[]> models = List.of(original.toByteArray(), base.model().toByteArray(), stamp.model().toByteArray());
+        int[][] shapes = quick ? new int[][] {{128, 1}} : new int[][] {{256, 1}, {256, 8}, {512, 1}, {512, 8}};
+        List<ModelInputs.Declared> declared = ModelInputs.declaredInputs(original);
+        StringBuilder table = new StringBuilder("| seq × batch | original ms | baseline ms | STaMP ms | baseline / original | STaMP / baseline | rounds |\n|---|---|---|---|---|---|---|\n");
+        for (int[] sb : shapes) {
+            int seq = sb[0], batch = sb[1];
+            Map<String, OnnxTensor> feed = tokenFeed(env, declared, seq, batch);
+            // about 40 s per shape on a 2-core machine: rounds from one warm run of the original
+            double single = timeOnce(env, models.get(0), feed, threads, spin);
+            int rounds = quick ? 3 : (int) Math.max(7, Math.min(25, Math.round(40.0 / (3 * single))));
+            double[][] t = time(env, models, feed, rounds, threads, spin);
+            double sOverB = medianRatio(t[2], t[1]), bOverO = medianRatio(t[1], t[0]);
+            table.append(BenchSection.fmt("| %d × %d | %.1f | %.1f | %.1f | %.3f | %.3f | %d |\n", seq, batch, BenchSection.median(t[0]),
+                    BenchSection.median(t[1]), BenchSection.median(t[2]), bOverO, sOverB, rounds));
+            String fig = BenchSection.fmt("(b) MiniLM %d × %d: STaMP / baseline", seq, batch);
+            String val = BenchSection.fmt("%.3f (baseline / original %.3f)", sOverB, bOverO);
+            if (seq == 512 && batch == 8) sec.check(fig, val, "≤ 1.08", sOverB <= 1.08);
+            else sec.info(fig, val);
+            for (OnnxTensor v : feed.values()) v.close();
+        }
+        sec.note("MiniLM latency (all-MiniLM-L6-v2, random token ids, attention mask all ones):\n\n" + table.toString().strip());
+        sec.note(nodeTable(original, List.of(base, stamp), List.of("baseline", "STaMP")));
+    }
+
+    /** Nodes each rewritten layer adds, counted with every model-local function call expanded to its body. */
+    static String nodeTable(OnnxMl.ModelProto original, List<StampResult> results, List<String> labels) {
+        StringBuilder sb = new StringBuilder("Nodes added per rewritten layer (function calls expanded to their bodies, as ORT inlines them; "
+                + "Constant nodes are folded by ORT at session creation):\n\n"
+                + "| model | layers | graph nodes | after inlining (Constant) | added per layer (non-Constant) | inserted functions: body nodes × uses |\n|---|---|---|---|---|---|\n");
+        long[] orig = expandedCount(original);
+        sb.append(BenchSection.fmt("| original | — | %d | %d (%d) | — | — |\n", original.getGraph().getNodeCount(), orig[0], orig[1]));
+        for (int i = 0; i < results.size(); i++) {
+            StampResult r = results.get(i);
+            long[] c = expandedCount(r.model());
+            int layers = Math.max(1, r.report().rewritten().size());
+            Map<String, OnnxMl.FunctionProto> fns = functions(r.model());
+            List<String> parts = new ArrayList<>();
+            for (Map.Entry<String, Integer> e : r.report().insertedFunctions().entrySet()) {
+                OnnxMl.FunctionProto f = fns.get(e.getKey());
+                long body = f == null ? -1 : expand(f.getNodeList(), fns, new long[2]);
+                parts.add(e.getKey() + " " + body + " × " + e.getValue());
+            }
+            sb.append(BenchSection.fmt("| %s | %d | %d | %d (%d) | %.1f (%.1f) | %s |\n", labels.get(i), r.report().rewritten().size(),
+                    r.model().getGraph().getNodeCount(), c[0], c[1], (c[0] - orig[0]) / (double) layers,
+                    ((c[0] - c[1]) - (orig[0] - orig[1])) / (double) layers, String.join("; ", parts)));
+        }
+        return sb.toString().strip();
+    }
+
+    private static Map<String, OnnxMl.FunctionProto> functions(OnnxMl.ModelProto m) {
+        Map<String, OnnxMl.FunctionProto> fns = new HashMap<>();
+        for (OnnxMl.FunctionProto f : m.getFunctionsList()) fns.put(f.getDomain() + "::" + f.getName(), f);
+        for (OnnxMl.FunctionProto f : m.getFunctionsList()) fns.putIfAbsent(f.getName(), f);
+        return fns;
+    }
+
+    /** {total, Constant} nodes of the main graph with local functions expanded (subgraphs not descended). */
+    static long[] expandedCount(OnnxMl.ModelProto m) {
+        long[] c = new long[2];
+        expand(m.getGraph().getNodeList(), functions(m), c);
+        return c;
+    }
+
+    private static long expand(List<OnnxMl.NodeProto> nodes, Map<String, OnnxMl.FunctionProto> fns, long[] c) {
+        long total = 0;
+        for (OnnxMl.NodeProto nd : nodes) {
+            OnnxMl.FunctionProto f = fns.get(nd.getDomain() + "::" + nd.getOpType());
+            if (f != null) {
+                total += expand(f.getNodeList(), fns, c);
+            } else {
+                total++;
+                c[0]++;
+                if (nd.getOpType().equals("Constant")) c[1]++;
+            }
+        }
+        return total;
+    }
+
+    static Map<String, OnnxTensor> tokenFeed(OrtEnvironment env, List<ModelInputs.Declared> declared, int seq, int batch) throws OrtException {
+        Random rnd = new Random(11);
+        Map<String, OnnxTensor> feed = new LinkedHashMap<>();
+        long[] shape = {batch, seq};
+        for (ModelInputs.Declared d : declared) {
+            long[] v = new long[batch * seq];
+            String name = d.name().toLowerCase(Locale.ROOT);
+            for (int b = 0; b < batch; b++) {
+                for (int i = 0; i < seq; i++) {
+                    long val;
+                    if (name.contains("input_ids")) val = i == 0 ? 101 : i == seq - 1 ? 102 : 1000 + rnd.nextInt(20000);
+                    else if (name.contains("mask")) val = 1;
+                    else val = 0;
+                    v[b * seq + i] = val;
+                }
+            }
+            feed.put(d.name(), OnnxTensor.createTensor(env, LongBuffer.wrap(v), shape));
+        }
+        return feed;
+    }
+
+    static OrtSession.SessionOptions options(int threads, boolean spin) throws OrtException {
+        OrtSession.SessionOptions so = new OrtSession.SessionOptions();
+        so.setIntraOpNumThreads(threads);
+        so.setInterOpNumThreads(1);
+        if (!spin) so.addConfigEntry("session.intra_op.allow_spinning", "0");
+        so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+        return so;
+    }
+
+    private static double timeOnce(OrtEnvironment env, byte[] model, Map<String, OnnxTensor> feed, int threads, boolean spin) throws OrtException {
+        try (OrtSession.SessionOptions so = options(threads, spin); OrtSession s = env.createSession(model, so)) {
+            s.run(feed).close();
+            long t0 = System.nanoTime();
+            s.run(feed).close();
+            return (System.nanoTime() - t0) / 1e9;
+        }
+    }
+
+    /** ms per model and round [model][round]; models interleaved in rotating order after 2 warm-up rounds. */
+    static double[][] time(OrtEnvironment env, List<byte[]> models, Map<String, OnnxTensor> feed, int rounds, int threads, boolean spin)
+            throws OrtException {
+        List<OrtSession> sessions = new ArrayList<>();
+        double[][] t = new double[models.size()][rounds];
+        try (OrtSession.SessionOptions so = options(threads, spin)) {
+            for (byte[] m : models) sessions.add(env.createSession(m, so));
+            for (int r = -2; r < rounds; r++) {
+                for (int j = 0; j < sessions.size(); j++) {
+                    int k = (j + Math.floorMod(r, sessions.size())) % sessions.size();
+                    long t0 = System.nanoTime();
+                    try (OrtSession.Result res = sessions.get(k).run(feed)) {
+                        if (r >= 0) t[k][r] = (System.nanoTime() - t0) / 1e6;
+                    }
+                }
+            }
+        } finally {
+            for (OrtSession s : sessions) s.close();
+        }
+        return t;
+    }
+
+    static double medianRatio(double[] a, double[] b) { return TransformOverheadBench.medianRatio(a, b); }
+}
