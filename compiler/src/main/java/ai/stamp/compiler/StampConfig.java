@@ -52,6 +52,15 @@ public final class StampConfig {
         RANDOM_HADAMARD
     }
 
+    /**
+     * Where L^T runs. L^T acts on tokens and W on features, so L^T(Q(LX) W) = (L^T Q(LX)) W in exact
+     * arithmetic; only float rounding differs. OUTPUT is the paper's form (the MatMul consumes the
+     * quantized coefficients, as an integer GEMM would). INPUT dequantizes back to the token domain first,
+     * so layers reading one activation (Q, K, V) share a single inverse. AUTO picks INPUT when N >= D (the
+     * inverse then runs on the narrower side, or is shared), else OUTPUT.
+     */
+    public enum InversePlacement { OUTPUT, INPUT, AUTO }
+
     /** How the tokens' bit-widths are chosen. */
     public enum Allocation {
         /** Sink + approximation band (or --hi-tokens K) at --hi-bits, the rest at --lo-bits (the paper's rule). */
@@ -99,6 +108,7 @@ public final class StampConfig {
     private final Allocation allocation;
     private final double avgBits;
     private final boolean dequantizeWeights;
+    private final InversePlacement inverseAt;
 
     private StampConfig(Builder b) {
         this.mode = b.mode;
@@ -116,6 +126,7 @@ public final class StampConfig {
         this.smoothAlpha = b.smoothAlpha;
         this.allocation = b.allocation;
         this.avgBits = b.avgBits;
+        this.inverseAt = b.inverseAt;
         this.dequantizeWeights = b.dequantizeWeights;
     }
 
@@ -143,6 +154,7 @@ public final class StampConfig {
     public Allocation allocation() { return allocation; }
     /** Budget of average activation bits per token for {@link Allocation#ENERGY}. */
     public double avgBits() { return avgBits; }
+    public InversePlacement inverseAt() { return inverseAt; }
     /**
      * Whether already-quantized weights (DequantizeLinear of an integer constant, DynamicQuantizeLinear +
      * MatMulInteger) are first turned back into float initializers and then rewritten ({@link WeightDequantizer});
@@ -157,7 +169,7 @@ public final class StampConfig {
         return new Builder().mode(mode).transform(transform).levels(levels).sinkTokens(sinkTokens)
                 .hiTokens(hiTokens).hiBits(hiBits).loBits(loBits).grid(grid).exclude(exclude)
                 .weights(weights).weightBlock(weightBlock).rotation(rotation).smoothAlpha(smoothAlpha)
-                .allocation(allocation).avgBits(avgBits).dequantizeWeights(dequantizeWeights);
+                .allocation(allocation).avgBits(avgBits).inverseAt(inverseAt).dequantizeWeights(dequantizeWeights);
     }
 
     @Override public String toString() {
@@ -171,6 +183,7 @@ public final class StampConfig {
                 + (rotation == Rotation.NONE ? "" : " rotate=" + rotation.name().toLowerCase().replace('_', '-'))
                 + (smooth() ? " smooth=" + smoothAlpha : "")
                 + (allocation == Allocation.FIXED ? "" : " allocate=energy avg-bits=" + avgBits)
+                + (inverseAt == InversePlacement.OUTPUT ? "" : " inverse-at=" + inverseAt.name().toLowerCase())
                 + (dequantizeWeights ? " dequantize-weights" : "");
     }
 
@@ -190,6 +203,7 @@ public final class StampConfig {
         private double smoothAlpha = -1;
         private Allocation allocation = Allocation.FIXED;
         private double avgBits = Double.NaN;
+        private InversePlacement inverseAt = InversePlacement.OUTPUT;
         private boolean dequantizeWeights;
 
         public Builder mode(Mode v) { mode = v; return this; }
@@ -207,6 +221,7 @@ public final class StampConfig {
         public Builder smoothAlpha(double v) { smoothAlpha = v; return this; }
         public Builder allocation(Allocation v) { allocation = v; return this; }
         public Builder avgBits(double v) { avgBits = v; return this; }
+        public Builder inverseAt(InversePlacement v) { inverseAt = v; return this; }
         public Builder dequantizeWeights(boolean v) { dequantizeWeights = v; return this; }
 
         /** Validates and builds; an invalid value throws IllegalArgumentException with a one-line reason. */
@@ -218,7 +233,7 @@ public final class StampConfig {
             checkBits("--hi-bits", hiBits);
             checkBits("--lo-bits", loBits);
             if (weightBlock < 0) throw new IllegalArgumentException("--weight-block must be > 0 (or 0 = per output channel), got " + weightBlock);
-            if (rotation == null || allocation == null) throw new IllegalArgumentException("rotation and allocation are required");
+            if (rotation == null || allocation == null || inverseAt == null) throw new IllegalArgumentException("rotation and allocation are required");
             if (smoothAlpha >= 0 && smoothAlpha > 1) throw new IllegalArgumentException("--smooth ALPHA must be in 0..1, got " + smoothAlpha);
             if (allocation == Allocation.ENERGY) {
                 if (!(avgBits >= loBits && avgBits <= hiBits)) {

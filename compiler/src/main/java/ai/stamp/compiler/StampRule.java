@@ -40,6 +40,7 @@ public final class StampRule {
 
     private final FeatureTransformEmitter features;
     private final WeightEmitter weights;
+    private final StampConfig.InversePlacement inverseAt;
 
     /** The rule as a whole config asks for it, with calibration statistics where the config needs them. */
     public StampRule(Rewriter rewriter, Rewriter.GraphEdit edit, StampConfig config, int opset, CalibrationStats stats) {
@@ -50,6 +51,7 @@ public final class StampRule {
     public StampRule(Rewriter rewriter, Rewriter.GraphEdit edit, StampConfig config, int opset, CalibrationStats stats, ExternalWeights external) {
         this.rewriter = rewriter;
         this.edit = edit;
+        this.inverseAt = config.inverseAt();
         this.features = new FeatureTransformEmitter(rewriter, edit, config, stats);
         this.weights = new WeightEmitter(rewriter, edit, config.weights(), config.weightBlock(), opset, stats, external);
     }
@@ -65,10 +67,17 @@ public final class StampRule {
         String x = layer.activation();
         // X diag(1/s) R and the matching R^T diag(s) W (STAMP.md section 6); X itself when both are off
         FeatureTransformEmitter.Applied featured = features.apply(layer, nodes);
-        String key = shareKey(plan) + featured.shareKey();
+        boolean inverseFirst = plan.transforms() && inverseOnInput(layer);
+        String key = shareKey(plan) + featured.shareKey() + (inverseFirst ? "|inverse-first" : "");
         String quantized = sharedInputs.get(key);
         if (quantized == null) {
             quantized = prepareInput(plan, featured.input(), nodes);
+            if (inverseFirst) {
+                // L^T Q(L X): back in the token domain, so the MatMul needs no inverse and readers share this one
+                String restored = rewriter.fresh(x + "_stamp_dq");
+                nodes.add(edit.call(SequenceTransforms.inverse(plan.transformed()), List.of(quantized, featured.input()), List.of(restored), name));
+                quantized = restored;
+            }
             sharedInputs.put(key, quantized);
         }
         WeightEmitter.Result w = weights.emit(layer, featured.weight(), nodes);
@@ -81,7 +90,7 @@ public final class StampRule {
         boolean needsTail = layer.bias().isPresent() || layer.alpha() != 1f;
         String finalOut = layer.output();
         String linearOut = needsTail ? rewriter.fresh(finalOut + "_linear") : finalOut;
-        if (plan.transforms()) {
+        if (plan.transforms() && !inverseFirst) {
             String mm = rewriter.fresh(finalOut + "_coeffs");
             nodes.add(edit.node("MatMul", List.of(quantized, weight), List.of(mm), name));
             StampOp inverse = SequenceTransforms.inverse(plan.transformed());
@@ -92,6 +101,15 @@ public final class StampRule {
         if (needsTail) emitGemmTail(layer, linearOut, finalOut, nodes);
         edit.replace(layer.node(), nodes);
         return featured.detail().isEmpty() || w.detail().isEmpty() ? featured.detail() + w.detail() : featured.detail() + "; " + w.detail();
+    }
+
+    /** Whether L^T runs on the layer's input side (see {@link StampConfig.InversePlacement}). */
+    private boolean inverseOnInput(LinearLayer layer) {
+        return switch (inverseAt) {
+            case OUTPUT -> false;
+            case INPUT -> true;
+            case AUTO -> layer.weightShape().get(1) >= layer.weightShape().get(0);
+        };
     }
 
     /** L X quantized (or each part that applies), the tensor the MatMul reads; {@code input} is X after the feature transforms. */

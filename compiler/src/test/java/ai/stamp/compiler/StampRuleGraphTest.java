@@ -94,4 +94,39 @@ class StampRuleGraphTest {
                 StampConfig.builder().mode(StampConfig.Mode.BASELINE).build()).model(), in).get("y"));
         assertTrue(stamp > base + 3, "stamp " + stamp + " dB vs baseline " + base + " dB");
     }
+
+    @Test
+    void inverseOnTheInputSideRestoresTokensBeforeTheMatMul() {
+        OnnxMl.ModelProto before = linearWithBias(11, 6);
+        StampConfig input = StampConfig.builder().inverseAt(StampConfig.InversePlacement.INPUT).build();
+        StampResult r = StampCompiler.compile(before, input);
+        assertEquals("""
+                x_stamp_coeffs = ai.stamp.HaarSequence_l3_s1(x)
+                x_stamp_levels = ai.stamp.TokenPrecision_haar1d_l3_s1_b8-4_band(x_stamp_coeffs)
+                x_stamp_q = ai.stamp.MixedPrecisionQdq(x_stamp_coeffs, x_stamp_levels)
+                x_stamp_dq = ai.stamp.HaarSequenceInverse_l3_s1(x_stamp_q, x)
+                proj_out = MatMul(x_stamp_dq, W)
+                y = Add(proj_out, b)""", GraphDump.of(r.model().getGraph()));
+        // L^T(Q(LX) W) = (L^T Q(LX)) W: the two placements agree up to float rounding, with quantization on or off
+        for (StampConfig.Mode mode : new StampConfig.Mode[] {StampConfig.Mode.STAMP, StampConfig.Mode.TRANSFORM_ONLY}) {
+            Map<String, Object> in = Map.of("x", Ort.random(4, 2, 37, 8));
+            float[] output = Ort.run(StampCompiler.compile(before, StampConfig.builder().mode(mode).build()).model(), in).get("y");
+            float[] inputSide = Ort.run(StampCompiler.compile(before, input.toBuilder().mode(mode).build()).model(), in).get("y");
+            assertTrue(Ort.maxRelativeError(output, inputSide) < 1e-5, mode + ": " + Ort.maxRelativeError(output, inputSide));
+        }
+    }
+
+    @Test
+    void autoPlacementSharesOneInverseBetweenProjectionsOfOneInput() {
+        OnnxMl.ModelProto block = ai.stamp.testmodels.TinyGraphs.encoderBlock(11, 16, 1);
+        StampResult r = StampCompiler.compile(block, StampConfig.builder().inverseAt(StampConfig.InversePlacement.AUTO).build());
+        // q, k, v (16->16) share one input-side inverse; o (16->16) and fc1 (16->32) widen or keep width: input side;
+        // fc2 (32->16) narrows: output side. 4 forwards, 4 inverses instead of 6.
+        assertEquals(4, r.report().insertedFunctions().get("HaarSequence_l3_s1"));
+        assertEquals(4, r.report().insertedFunctions().get("HaarSequenceInverse_l3_s1"));
+        Map<String, Object> in = Map.of("x", Ort.random(8, 1, 40, 16));
+        float[] output = Ort.run(StampCompiler.compile(block, StampConfig.defaults()).model(), in).get("hidden");
+        float[] auto = Ort.run(r.model(), in).get("hidden");
+        assertTrue(Ort.maxRelativeError(output, auto) < 1e-4, "auto vs output placement: " + Ort.maxRelativeError(output, auto));
+    }
 }

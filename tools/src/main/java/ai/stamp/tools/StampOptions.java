@@ -79,6 +79,13 @@ public final class StampOptions {
             description = "Average activation bits per token for --allocate energy (--lo-bits <= X <= --hi-bits).")
     Double avgBits;
 
+    @Option(names = "--inverse-at", paramLabel = "SIDE", defaultValue = "output",
+            description = "Where the inverse transform runs: output (after the MatMul, the paper's form: the MatMul consumes the "
+                    + "quantized coefficients), input (dequantize back to tokens first; layers reading one activation share one "
+                    + "inverse) or auto (input when the layer widens, N >= D, else output). Same result in exact arithmetic. "
+                    + "Default: ${DEFAULT-VALUE}.")
+    String inverseAt;
+
     @Option(names = "--dequantize-weights",
             description = "Already-quantized layers (weight = DequantizeLinear of an int8/uint8 constant, or DynamicQuantizeLinear + "
                     + "MatMulInteger) are turned back into float MatMul with the dequantized weight and then rewritten. Without it "
@@ -94,6 +101,7 @@ public final class StampOptions {
                 .weights(parseEnum(StampConfig.WeightQuant.class, "--weights", weights)).weightBlock(weightBlock)
                 .rotation(parseEnum(StampConfig.Rotation.class, "--rotate", rotate))
                 .allocation(parseEnum(StampConfig.Allocation.class, "--allocate", allocate))
+                .inverseAt(parseEnum(StampConfig.InversePlacement.class, "--inverse-at", inverseAt))
                 .dequantizeWeights(dequantizeWeights);
         if (smooth != null) {
             if (!(smooth >= 0 && smooth <= 1)) {
