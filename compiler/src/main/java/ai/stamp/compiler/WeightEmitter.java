@@ -118,19 +118,30 @@ final class WeightEmitter {
         String noDq = whyNoDequantizeLinear(bits);
         if (noDq == null) {
             boolean int4 = bits == 4 && opset >= MIN_OPSET_BLOCKED_AND_INT4;
-            String qName = edit.addInitializer(prefix, intTensor(q, int4));
-            String sName = edit.addInitializer(prefix + "_scale", floatTensor(q.scales(), block == 0 ? new long[] {n} : new long[] {q.scaleRows(), n}));
-            out = rewriter.fresh(w + "_dq");
-            OnnxMl.AttributeProto[] attrs = block == 0
-                    ? new OnnxMl.AttributeProto[] {intAttr("axis", 1)}
-                    : new OnnxMl.AttributeProto[] {intAttr("axis", 0), intAttr("block_size", block)};
-            nodes.add(edit.node("DequantizeLinear", List.of(qName, sName), List.of(out), name, attrs));
-            form = "DequantizeLinear(" + (int4 ? "int4" : bits == 4 ? "int8; opset " + opset + " has no int4" : "int8") + ")";
+            out = dequantizeLinear(w, prefix, intTensor(q, int4), q.scales(), q.scaleRows(), n, name, nodes);
+            form = dequantizeLinearForm(bits, int4);
         } else {
             out = edit.addInitializer(prefix + "_dequantized", floatTensor(q.dequantize(), new long[] {d, n}));
             form = "pre-dequantized float (" + noDq + ")";
         }
         return new Result(Optional.of(out), tag + " as " + form + removeOriginal(layer));
+    }
+
+    /** {@code DequantizeLinear(values, scales)} (symmetric: no zero point) per output channel or per block; returns its output. */
+    private String dequantizeLinear(String w, String prefix, TensorProto values, float[] scales, int scaleRows, int n, String layerName,
+                                    List<NodeProto> nodes) {
+        String qName = edit.addInitializer(prefix, values);
+        String sName = edit.addInitializer(prefix + "_scale", floatTensor(scales, block == 0 ? new long[] {n} : new long[] {scaleRows, n}));
+        String out = rewriter.fresh(w + "_dq");
+        OnnxMl.AttributeProto[] attrs = block == 0
+                ? new OnnxMl.AttributeProto[] {intAttr("axis", 1)}
+                : new OnnxMl.AttributeProto[] {intAttr("axis", 0), intAttr("block_size", block)};
+        nodes.add(edit.node("DequantizeLinear", List.of(qName, sName), List.of(out), layerName, attrs));
+        return out;
+    }
+
+    private String dequantizeLinearForm(int bits, boolean int4) {
+        return "DequantizeLinear(" + (int4 ? "int4" : bits == 4 ? "int8; opset " + opset + " has no int4" : "int8") + ")";
     }
 
     /**
@@ -176,14 +187,8 @@ final class WeightEmitter {
             boolean int4 = bits == 4 && opset >= MIN_OPSET_BLOCKED_AND_INT4;
             TensorProto ext = external.append(ByteBuffer.wrap(packed(values, int4)),
                     int4 ? TensorProto.DataType.INT4_VALUE : TensorProto.DataType.INT8_VALUE, d, n);
-            String qName = edit.addInitializer(prefix, ext);
-            String sName = edit.addInitializer(prefix + "_scale", floatTensor(scales, block == 0 ? new long[] {n} : new long[] {sr, n}));
-            out = rewriter.fresh(w + "_dq");
-            OnnxMl.AttributeProto[] attrs = block == 0
-                    ? new OnnxMl.AttributeProto[] {intAttr("axis", 1)}
-                    : new OnnxMl.AttributeProto[] {intAttr("axis", 0), intAttr("block_size", block)};
-            nodes.add(edit.node("DequantizeLinear", List.of(qName, sName), List.of(out), name, attrs));
-            form = "DequantizeLinear(" + (int4 ? "int4" : bits == 4 ? "int8; opset " + opset + " has no int4" : "int8") + ")";
+            out = dequantizeLinear(w, prefix, ext, scales, sr, n, name, nodes);
+            form = dequantizeLinearForm(bits, int4);
         } else {
             // the dequantized floats, written a row block at a time
             long start = external.begin();
