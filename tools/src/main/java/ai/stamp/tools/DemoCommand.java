@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -26,23 +27,14 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", description = "Work folder for the rewritten models and JSON reports (default: a new temp folder).")
     Path out;
 
-    @Option(names = "--text", paramLabel = "FILE", description = "UTF-8 text to use instead of the built-in prose.")
-    Path text;
-
-    @Option(names = "--seq-len", paramLabel = "N", defaultValue = "256", description = "Tokens per window. Default: ${DEFAULT-VALUE}.")
-    int seqLen;
-
-    @Option(names = "--samples", paramLabel = "N", defaultValue = "4", description = "Windows. Default: ${DEFAULT-VALUE}.")
-    int samples;
+    @Mixin EvaluationTextOptions evaluation;
 
     @Override
     public Integer call() {
-        if (seqLen < 3) throw new StampException(StampException.Kind.BAD_OPTION, "--seq-len must be >= 3, got " + seqLen);
-        if (samples < 1) throw new StampException(StampException.Kind.BAD_OPTION, "--samples must be >= 1, got " + samples);
-        String textValue = null;
+        evaluation.check();
+        String textValue = evaluation.textOrNull();
         Path dir;
         try {
-            if (text != null) textValue = Files.readString(text);
             dir = out != null ? Files.createDirectories(out) : Files.createTempDirectory("stamp-onnx-demo");
         } catch (IOException e) {
             throw new StampException(StampException.Kind.OUTPUT_NOT_WRITABLE, "demo: " + e.getMessage(), e);
@@ -50,7 +42,7 @@ final class DemoCommand implements Callable<Integer> {
         PrintWriter o = spec.commandLine().getOut();
         List<Demo.Row> rows;
         try {
-            rows = Demo.run(dir, textValue, seqLen, samples, o);
+            rows = Demo.run(dir, textValue, evaluation.seqLen, evaluation.samples, o);
         } catch (IllegalStateException e) {
             // RealModels could not find the model jar: its message names the mvn command that fetches it
             throw new StampException(StampException.Kind.INPUT_MISSING, e.getMessage(), e);

@@ -6,9 +6,7 @@ import ai.stamp.compiler.StampConfig;
 import ai.stamp.compiler.StampException;
 import ai.stamp.compiler.calibration.CalibrationStats;
 import ai.stamp.testmodels.RealModels;
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -52,14 +50,7 @@ final class TableCommand implements Callable<Integer> {
     @Option(names = "--levels", paramLabel = "N", defaultValue = "3", description = "Haar levels. Default: ${DEFAULT-VALUE}.")
     int levels;
 
-    @Option(names = "--text", paramLabel = "FILE", description = "Evaluation text (default: the built-in English technical prose).")
-    Path text;
-
-    @Option(names = "--seq-len", paramLabel = "N", defaultValue = "256", description = "Tokens per evaluation window. Default: ${DEFAULT-VALUE}.")
-    int seqLen;
-
-    @Option(names = "--samples", paramLabel = "N", defaultValue = "4", description = "Evaluation windows. Default: ${DEFAULT-VALUE}.")
-    int samples;
+    @Mixin EvaluationTextOptions evaluation;
 
     @Option(names = "--dim", paramLabel = "NAME=VALUE",
             description = "Dynamic input dimension for random evaluation inputs (non-text models), as in validate. Repeatable.")
@@ -73,6 +64,7 @@ final class TableCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        evaluation.check();
         CalibrationInputs.Source source = calibration.toSource();
         if (source == null) throw new StampException(StampException.Kind.BAD_OPTION, "table needs --calib FILE|DIR (calibration data)");
         List<PaperTable.Row> rows = new ArrayList<>();
@@ -101,8 +93,7 @@ final class TableCommand implements Callable<Integer> {
         CalibrationStats stats = CalibrationInputs.collect(original,
                 base.toBuilder().weights(gptq ? StampConfig.WeightQuant.GPTQ8 : StampConfig.WeightQuant.NONE).smoothAlpha(0.5).build(),
                 source, line -> { log.println(line); log.flush(); });
-        String evalText = text == null ? null : readText(text);
-        List<ModelInputs.Sample> inputs = ModelInputs.forModel(original, evalText, tokenizer, seqLen, samples,
+        List<ModelInputs.Sample> inputs = ModelInputs.forModel(original, evaluation.textOrNull(), tokenizer, evaluation.seqLen, evaluation.samples,
                 ModelInputs.parseDims(dims == null ? List.of() : dims));
         List<PaperTable.Column> columns = PaperTable.defaultColumns(hiTokens, avgBits);
         List<PaperTable.Cell> cells = PaperTable.run(original, base, stats, inputs, rows, columns, log);
@@ -111,8 +102,7 @@ final class TableCommand implements Callable<Integer> {
         o.flush();
         if (out != null) {
             RewriteJob.writeText(out, "Model: " + model.getFileName() + "; calibration: " + source.path().getFileName() + " ("
-                    + source.samples() + " x " + source.seqLen() + " tokens); evaluation: " + (text == null ? "built-in text" : text.getFileName())
-                    + " (" + samples + " x " + seqLen + " tokens); A" + base.hiBits() + "/" + base.loBits() + ", levels " + levels
+                    + source.samples() + " x " + source.seqLen() + " tokens); evaluation: " + evaluation.describe() + "; A" + base.hiBits() + "/" + base.loBits() + ", levels " + levels
                     + ", sink " + base.sinkTokens() + ". Cells: output SQNR dB / cosine.\n\n" + table);
         }
         return 0;
@@ -123,14 +113,6 @@ final class TableCommand implements Callable<Integer> {
             return StampConfig.WeightQuant.valueOf(w.trim().toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
             throw new StampException(StampException.Kind.BAD_OPTION, "--weights takes none, rtn8, rtn4, gptq8 or gptq4, got '" + w + "'");
-        }
-    }
-
-    private static String readText(Path file) {
-        try {
-            return Files.readString(file);
-        } catch (IOException e) {
-            throw new StampException(StampException.Kind.INPUT_MISSING, "cannot read --text " + file + ": " + e.getMessage(), e);
         }
     }
 }

@@ -3,13 +3,12 @@ package ai.stamp.tools;
 import ai.stamp.compiler.LoadedModel;
 import ai.stamp.compiler.ModelFile;
 import ai.stamp.compiler.StampException;
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -42,18 +41,11 @@ final class ValidateCommand implements Callable<Integer> {
     @Parameters(index = "1", paramLabel = "REWRITTEN", description = "The model 'rewrite' produced from it.")
     Path rewritten;
 
-    @Option(names = "--text", paramLabel = "FILE", description = "UTF-8 text to tokenize (default: the built-in English technical prose).")
-    Path text;
+    @Mixin EvaluationTextOptions evaluation;
 
     @Option(names = "--tokenizer", paramLabel = "FILE",
             description = "HuggingFace tokenizer.json (default: tokenizer.json or <model-stem>-tokenizer.json beside ORIGINAL).")
     Path tokenizer;
-
-    @Option(names = "--seq-len", paramLabel = "N", defaultValue = "256", description = "Tokens per window, special tokens included. Default: ${DEFAULT-VALUE}.")
-    int seqLen;
-
-    @Option(names = "--samples", paramLabel = "N", defaultValue = "4", description = "Number of windows / random inputs. Default: ${DEFAULT-VALUE}.")
-    int samples;
 
     @Option(names = "--dim", paramLabel = "NAME=VALUE",
             description = "Value of a dynamic input dimension, by dim_param name (batch_size=1) or INPUT:AXIS (x:3=320). Repeatable.")
@@ -79,8 +71,7 @@ final class ValidateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (seqLen < 3) throw new StampException(StampException.Kind.BAD_OPTION, "--seq-len must be >= 3, got " + seqLen);
-        if (samples < 1) throw new StampException(StampException.Kind.BAD_OPTION, "--samples must be >= 1, got " + samples);
+        evaluation.check();
         if (energyLayer != null && html == null) throw new StampException(StampException.Kind.BAD_OPTION, "--energy-layer needs --html");
         PrintWriter err = spec.commandLine().getErr();
         java.util.function.Consumer<String> progress = line -> {
@@ -89,14 +80,7 @@ final class ValidateCommand implements Callable<Integer> {
             err.flush();
         };
         var dimValues = ModelInputs.parseDims(dims);
-        String textValue = null;
-        if (text != null) {
-            try {
-                textValue = Files.readString(text);
-            } catch (IOException e) {
-                throw new StampException(StampException.Kind.INPUT_MISSING, "cannot read --text " + text + ": " + e.getMessage(), e);
-            }
-        }
+        String textValue = evaluation.textOrNull();
         LoadedModel a = ModelFile.read(original);
         LoadedModel b = ModelFile.read(rewritten);
         LoadedModel c = baseline == null ? null : ModelFile.read(baseline);
@@ -104,7 +88,7 @@ final class ValidateCommand implements Callable<Integer> {
             throw new StampException(StampException.Kind.BAD_OPTION, "--energy-layer " + energyLayer + " is not a rewritten layer of "
                     + rewritten.getFileName() + " (see its ai.stamp.layers metadata, or 'validate' without --energy-layer)");
         }
-        List<ModelInputs.Sample> inputs = ModelInputs.forModel(a, textValue, tokenizer, seqLen, samples, dimValues);
+        List<ModelInputs.Sample> inputs = ModelInputs.forModel(a, textValue, tokenizer, evaluation.seqLen, evaluation.samples, dimValues);
         progress.accept(inputs.size() + " sample(s); running " + original.getFileName() + " and " + rewritten.getFileName());
         Validator.Report r = Validator.validate(a, b, inputs);
         Validator.Report rc = null;
