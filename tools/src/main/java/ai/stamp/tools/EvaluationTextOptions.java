@@ -26,6 +26,9 @@ public final class EvaluationTextOptions {
     /** The --text contents, or null for the built-in text. */
     String textOrNull() {
         if (text == null) return null;
+        if (!Files.isRegularFile(text)) {
+            throw new StampException(StampException.Kind.INPUT_MISSING, "--text " + text + " does not exist or is not a file");
+        }
         try {
             return Files.readString(text);
         } catch (IOException e) {
