@@ -19,20 +19,22 @@ public final class Haar2dSequence implements StampOp {
 
     private final int levels;
     private final int sinkTokens;
+    /** The same geometry as a layout, which the function name and description derive from. */
+    private final SequenceLayout layout;
     private final int gridHeight;
 
     public Haar2dSequence(int levels, int sinkTokens, int gridHeight) {
-        SequenceLayout.haar2d(levels, sinkTokens, gridHeight);
+        this.layout = SequenceLayout.haar2d(levels, sinkTokens, gridHeight); // validates the geometry
         this.levels = levels;
         this.sinkTokens = sinkTokens;
         this.gridHeight = gridHeight;
     }
 
     @Override public String opName() { return OP; }
-    @Override public String functionName() { return OP + SequenceLayout.haar2d(levels, sinkTokens, gridHeight).nameSuffix(); }
+    @Override public String functionName() { return OP + layout.nameSuffix(); }
     @Override public List<String> inputs() { return List.of("X"); }
     @Override public List<String> outputs() { return List.of("Z"); }
-    @Override public String describe() { return SequenceLayout.haar2d(levels, sinkTokens, gridHeight).describeGeometry(); }
+    @Override public String describe() { return layout.describeGeometry(); }
 
     @Override
     public OnnxMl.FunctionProto function(int opset) {

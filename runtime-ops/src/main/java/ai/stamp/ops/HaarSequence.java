@@ -21,9 +21,11 @@ public final class HaarSequence implements StampOp {
 
     private final int levels;
     private final int sinkTokens;
+    /** The same geometry as a layout, which the function name and description derive from. */
+    private final SequenceLayout layout;
 
     public HaarSequence(int levels, int sinkTokens) {
-        SequenceLayout.haar1d(levels, sinkTokens); // validates
+        this.layout = SequenceLayout.haar1d(levels, sinkTokens); // validates the geometry
         this.levels = levels;
         this.sinkTokens = sinkTokens;
     }
@@ -32,10 +34,10 @@ public final class HaarSequence implements StampOp {
     public int sinkTokens() { return sinkTokens; }
 
     @Override public String opName() { return OP; }
-    @Override public String functionName() { return OP + SequenceLayout.haar1d(levels, sinkTokens).nameSuffix(); }
+    @Override public String functionName() { return OP + layout.nameSuffix(); }
     @Override public List<String> inputs() { return List.of("X"); }
     @Override public List<String> outputs() { return List.of("Z"); }
-    @Override public String describe() { return SequenceLayout.haar1d(levels, sinkTokens).describeGeometry(); }
+    @Override public String describe() { return layout.describeGeometry(); }
 
     @Override
     public OnnxMl.FunctionProto function(int opset) {

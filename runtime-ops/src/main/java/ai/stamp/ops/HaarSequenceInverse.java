@@ -31,18 +31,20 @@ public final class HaarSequenceInverse implements StampOp {
 
     private final int levels;
     private final int sinkTokens;
+    /** The same geometry as a layout, which the function name and description derive from. */
+    private final SequenceLayout layout;
 
     public HaarSequenceInverse(int levels, int sinkTokens) {
-        SequenceLayout.haar1d(levels, sinkTokens);
+        this.layout = SequenceLayout.haar1d(levels, sinkTokens); // validates the geometry
         this.levels = levels;
         this.sinkTokens = sinkTokens;
     }
 
     @Override public String opName() { return OP; }
-    @Override public String functionName() { return OP + SequenceLayout.haar1d(levels, sinkTokens).nameSuffix(); }
+    @Override public String functionName() { return OP + layout.nameSuffix(); }
     @Override public List<String> inputs() { return List.of("Y", "X"); }
     @Override public List<String> outputs() { return List.of("out"); }
-    @Override public String describe() { return SequenceLayout.haar1d(levels, sinkTokens).describeGeometry(); }
+    @Override public String describe() { return layout.describeGeometry(); }
 
     @Override
     public OnnxMl.FunctionProto function(int opset) {
