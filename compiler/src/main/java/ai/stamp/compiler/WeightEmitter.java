@@ -177,7 +177,6 @@ final class WeightEmitter {
             int dd = transposed ? j : i, nn = transposed ? i : j;
             values[dd * n + nn] = (byte) RtnQuantizer.quantizeValue(v, scales[(dd / span) * n + nn], qmax);
         });
-        QuantizedWeight q = new QuantizedWeight(d, n, bits, block, values, scales);
         String prefix = w + "_" + kind + bits;
         String name = layer.name();
         String out;
