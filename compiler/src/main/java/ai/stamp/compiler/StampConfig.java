@@ -1,5 +1,9 @@
 package ai.stamp.compiler;
 
+import ai.stamp.compiler.passes.dequantize.QuantizedWeights;
+import ai.stamp.compiler.passes.dequantize.WeightDequantizer;
+import ai.stamp.compiler.quant.Hadamard;
+
 import ai.stamp.ops.QuantNumerics;
 import java.util.Optional;
 import java.util.regex.Pattern;

@@ -1,5 +1,8 @@
 package ai.stamp.compiler;
 
+import ai.stamp.compiler.io.ExternalWeights;
+import ai.stamp.compiler.io.ModelFile;
+
 import ai.onnx.proto.OnnxMl;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -25,7 +28,7 @@ public record StampResult(OnnxMl.ModelProto model, StampReport report, List<Path
         for (Path p : scratch) deleteQuietly(p);
     }
 
-    static void deleteQuietly(Path p) {
+    public static void deleteQuietly(Path p) {
         try {
             Files.deleteIfExists(p);
         } catch (IOException ignored) {

@@ -1,5 +1,7 @@
 package ai.stamp.compiler;
 
+import ai.stamp.compiler.ir.OpsetCheck;
+
 import static ai.stamp.testmodels.GraphBuilder.floatAttr;
 import static ai.stamp.testmodels.GraphBuilder.intAttr;
 import static org.junit.jupiter.api.Assertions.assertEquals;

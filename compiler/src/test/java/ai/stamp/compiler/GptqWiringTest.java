@@ -10,7 +10,7 @@ import ai.stamp.compiler.StampConfig.Rotation;
 import ai.stamp.compiler.StampConfig.WeightQuant;
 import ai.stamp.compiler.calibration.ActivationStats;
 import ai.stamp.compiler.calibration.CalibrationStats;
-import ai.stamp.compiler.weights.Gptq;
+import ai.stamp.compiler.quant.Gptq;
 import ai.stamp.testmodels.GraphBuilder;
 import java.util.List;
 import java.util.Map;

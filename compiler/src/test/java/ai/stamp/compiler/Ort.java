@@ -12,12 +12,12 @@ import java.util.Map;
 import java.util.Random;
 
 /** Runs a ModelProto in ONNX Runtime (CPU) on float/bool inputs; test helper. */
-final class Ort {
+public final class Ort {
     private Ort() {}
 
-    record Tensor(float[] data, long[] shape) {}
+    public record Tensor(float[] data, long[] shape) {}
 
-    static Tensor random(long seed, long... shape) {
+    public static Tensor random(long seed, long... shape) {
         long n = 1;
         for (long d : shape) n *= d;
         float[] v = new float[(int) n];
@@ -27,12 +27,12 @@ final class Ort {
     }
 
     /** Runs the model; inputs are float tensors, except Boolean values which become bool scalars. */
-    static Map<String, float[]> run(OnnxMl.ModelProto model, Map<String, Object> inputs) {
+    public static Map<String, float[]> run(OnnxMl.ModelProto model, Map<String, Object> inputs) {
         return run(model, inputs, Map.of());
     }
 
     /** As {@link #run(OnnxMl.ModelProto, Map)} with extra session config entries. */
-    static Map<String, float[]> run(OnnxMl.ModelProto model, Map<String, Object> inputs, Map<String, String> config) {
+    public static Map<String, float[]> run(OnnxMl.ModelProto model, Map<String, Object> inputs, Map<String, String> config) {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
             opts.setIntraOpNumThreads(1);
@@ -66,7 +66,7 @@ final class Ort {
         }
     }
 
-    static double maxRelativeError(float[] expected, float[] actual) {
+    public static double maxRelativeError(float[] expected, float[] actual) {
         double maxAbs = 0, maxDiff = 0;
         for (int i = 0; i < expected.length; i++) {
             maxAbs = Math.max(maxAbs, Math.abs(expected[i]));
@@ -75,7 +75,7 @@ final class Ort {
         return maxDiff / Math.max(maxAbs, 1e-30);
     }
 
-    static double sqnrDb(float[] expected, float[] actual) {
+    public static double sqnrDb(float[] expected, float[] actual) {
         double signal = 0, noise = 0;
         for (int i = 0; i < expected.length; i++) {
             signal += (double) expected[i] * expected[i];

@@ -1,5 +1,7 @@
 package ai.stamp.compiler;
 
+import ai.stamp.compiler.ir.OpsetCheck;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

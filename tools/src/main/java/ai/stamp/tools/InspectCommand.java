@@ -1,11 +1,11 @@
 package ai.stamp.tools;
 
 import ai.onnx.proto.OnnxMl;
-import ai.stamp.compiler.LoadedModel;
-import ai.stamp.compiler.ModelFile;
 import ai.stamp.compiler.StampConfig;
 import ai.stamp.compiler.StampReport;
 import ai.stamp.compiler.StampResult;
+import ai.stamp.compiler.io.LoadedModel;
+import ai.stamp.compiler.io.ModelFile;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -6,6 +6,7 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.stamp.compiler.StampException;
+import ai.stamp.compiler.io.LoadedModel;
 import java.nio.ByteBuffer;
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
@@ -293,7 +294,7 @@ public final class ModelInputs {
      * The inputs validate uses for {@code model}: text windows for a token-id model ({@code tokenizer}, else the
      * tokenizer beside the model; {@code text}, else the built-in text), reproducible random tensors otherwise.
      */
-    public static List<Sample> forModel(ai.stamp.compiler.LoadedModel model, String text, java.nio.file.Path tokenizer,
+    public static List<Sample> forModel(ai.stamp.compiler.io.LoadedModel model, String text, java.nio.file.Path tokenizer,
                                         int seqLen, int samples, Map<String, Long> dims) {
         if (samples < 1) throw new StampException(StampException.Kind.BAD_OPTION, "--samples must be >= 1, got " + samples);
         if (takesTokenIds(model.proto())) {

@@ -1,10 +1,11 @@
 package ai.stamp.tools;
 
-import ai.stamp.compiler.LoadedModel;
 import ai.stamp.compiler.StampCompiler;
 import ai.stamp.compiler.StampConfig;
 import ai.stamp.compiler.StampResult;
 import ai.stamp.compiler.calibration.CalibrationStats;
+import ai.stamp.compiler.io.LoadedModel;
+import ai.stamp.compiler.quant.Hadamard;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;

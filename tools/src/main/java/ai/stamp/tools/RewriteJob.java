@@ -1,14 +1,14 @@
 package ai.stamp.tools;
 
-import ai.stamp.compiler.ExternalWeights;
-import ai.stamp.compiler.LoadedModel;
-import ai.stamp.compiler.ModelFile;
 import ai.stamp.compiler.StampCompiler;
 import ai.stamp.compiler.StampConfig;
 import ai.stamp.compiler.StampException;
 import ai.stamp.compiler.StampReport;
 import ai.stamp.compiler.StampResult;
 import ai.stamp.compiler.calibration.CalibrationStats;
+import ai.stamp.compiler.io.ExternalWeights;
+import ai.stamp.compiler.io.LoadedModel;
+import ai.stamp.compiler.io.ModelFile;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,10 +1,10 @@
 package ai.stamp.tools;
 
-import ai.stamp.compiler.LoadedModel;
-import ai.stamp.compiler.ModelFile;
 import ai.stamp.compiler.StampConfig;
 import ai.stamp.compiler.StampException;
 import ai.stamp.compiler.calibration.CalibrationStats;
+import ai.stamp.compiler.io.LoadedModel;
+import ai.stamp.compiler.io.ModelFile;
 import ai.stamp.testmodels.RealModels;
 import java.io.PrintWriter;
 import java.nio.file.Path;

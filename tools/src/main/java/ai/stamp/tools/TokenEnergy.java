@@ -1,9 +1,9 @@
 package ai.stamp.tools;
 
 import ai.onnx.proto.OnnxMl;
-import ai.stamp.compiler.LoadedModel;
 import ai.stamp.compiler.StampException;
 import ai.stamp.compiler.StampMetadata;
+import ai.stamp.compiler.io.LoadedModel;
 import ai.stamp.ops.HaarBasis;
 import java.util.ArrayList;
 import java.util.HashMap;

@@ -1,8 +1,8 @@
 package ai.stamp.tools;
 
-import ai.stamp.compiler.LoadedModel;
-import ai.stamp.compiler.ModelFile;
 import ai.stamp.compiler.StampException;
+import ai.stamp.compiler.io.LoadedModel;
+import ai.stamp.compiler.io.ModelFile;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;

@@ -1,5 +1,7 @@
 package ai.stamp.tools;
 
+import ai.stamp.compiler.StampConfig;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;

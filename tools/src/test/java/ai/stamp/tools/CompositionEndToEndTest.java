@@ -2,11 +2,11 @@ package ai.stamp.tools;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.stamp.compiler.LoadedModel;
-import ai.stamp.compiler.ModelFile;
 import ai.stamp.compiler.StampCompiler;
 import ai.stamp.compiler.StampConfig;
 import ai.stamp.compiler.calibration.CalibrationStats;
+import ai.stamp.compiler.io.LoadedModel;
+import ai.stamp.compiler.io.ModelFile;
 import ai.stamp.testmodels.RealModels;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -7,8 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.onnx.proto.OnnxMl;
-import ai.stamp.compiler.ModelFile;
 import ai.stamp.compiler.StampException;
+import ai.stamp.compiler.io.ModelFile;
 import ai.stamp.testmodels.RealModels;
 import java.util.List;
 import java.util.Map;

@@ -3,8 +3,8 @@ package ai.stamp.tools;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.stamp.compiler.LoadedModel;
-import ai.stamp.compiler.ModelFile;
+import ai.stamp.compiler.io.LoadedModel;
+import ai.stamp.compiler.io.ModelFile;
 import ai.stamp.testmodels.RealModels;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;

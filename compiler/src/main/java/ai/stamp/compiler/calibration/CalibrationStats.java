@@ -1,5 +1,7 @@
 package ai.stamp.compiler.calibration;
 
+import ai.stamp.compiler.passes.linear.Planner;
+
 import java.util.Map;
 import java.util.Optional;
 

@@ -1,9 +1,9 @@
 package ai.stamp.tools.bench;
 
-import ai.stamp.compiler.LoadedModel;
-import ai.stamp.compiler.ModelFile;
 import ai.stamp.compiler.StampConfig;
 import ai.stamp.compiler.StampResult;
+import ai.stamp.compiler.io.LoadedModel;
+import ai.stamp.compiler.io.ModelFile;
 import ai.stamp.testmodels.RealModels;
 import ai.stamp.tools.RewriteJob;
 import java.io.IOException;

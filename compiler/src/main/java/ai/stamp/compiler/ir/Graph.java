@@ -1,0 +1,153 @@
+package ai.stamp.compiler.ir;
+
+import ai.stamp.compiler.rewrite.Rewriter;
+
+import ai.onnx.proto.OnnxMl;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * A read-only view over one GraphProto: who produces and who consumes each tensor, which tensors are
+ * constants, what is known of their shapes, and the If/Loop/Scan bodies nested in it as child graphs
+ * (which see this graph's tensors as their outer scope). Matchers read it; only the {@link Rewriter}
+ * changes a model.
+ */
+public final class Graph {
+    /** Ops through which a constant stays a constant (the weight may be stored transposed, cast, quantized...). */
+    private static final Set<String> CONSTANT_PRESERVING = Set.of(
+            "Identity", "Transpose", "Reshape", "Cast", "DequantizeLinear", "Unsqueeze", "Squeeze", "Flatten");
+
+    private final OnnxMl.GraphProto proto;
+    private final Graph parent;
+    private final String path;
+    private final Map<String, NodeProto> producers = new HashMap<>();
+    private final Map<String, List<NodeProto>> consumers = new HashMap<>();
+    private final Map<String, OnnxMl.TensorProto> initializers = new HashMap<>();
+    private final Map<String, OnnxMl.TypeProto> declaredTypes = new HashMap<>();
+    private final Shapes shapes;
+
+    public Graph(OnnxMl.GraphProto proto) { this(proto, null, "main"); }
+
+    private Graph(OnnxMl.GraphProto proto, Graph parent, String path) {
+        this.proto = proto;
+        this.parent = parent;
+        this.path = path;
+        for (OnnxMl.TensorProto t : proto.getInitializerList()) initializers.put(t.getName(), t);
+        for (OnnxMl.ValueInfoProto v : proto.getInputList()) declaredTypes.put(v.getName(), v.getType());
+        for (OnnxMl.ValueInfoProto v : proto.getValueInfoList()) declaredTypes.put(v.getName(), v.getType());
+        for (OnnxMl.ValueInfoProto v : proto.getOutputList()) declaredTypes.put(v.getName(), v.getType());
+        for (NodeProto n : proto.getNodeList()) {
+            for (String out : n.getOutputList()) if (!out.isEmpty()) producers.put(out, n);
+            for (String in : n.getInputList()) {
+                if (!in.isEmpty()) consumers.computeIfAbsent(in, k -> new ArrayList<>()).add(n);
+            }
+            for (String in : implicitInputs(n)) consumers.computeIfAbsent(in, k -> new ArrayList<>()).add(n);
+        }
+        this.shapes = new Shapes(this);
+    }
+
+    public OnnxMl.GraphProto proto() { return proto; }
+
+    /** The same graph (same parent scope and path) after a rewrite of its proto. */
+    public Graph withProto(OnnxMl.GraphProto rewritten) {
+        return rewritten == proto ? this : new Graph(rewritten, parent, path);
+    }
+
+    /** "main", or the path of a nested body such as "main/If_0.then_branch". */
+    public String path() { return path; }
+
+    public Optional<Graph> parent() { return Optional.ofNullable(parent); }
+
+    public List<NodeProto> nodes() { return proto.getNodeList(); }
+
+    public Optional<NodeProto> producer(String tensor) { return Optional.ofNullable(producers.get(tensor)); }
+
+    public List<NodeProto> consumers(String tensor) {
+        return Collections.unmodifiableList(consumers.getOrDefault(tensor, List.of()));
+    }
+
+    public boolean isGraphOutput(String tensor) {
+        return proto.getOutputList().stream().anyMatch(v -> v.getName().equals(tensor));
+    }
+
+    /** The declared type of a tensor (graph input/output, value_info), searching outer scopes too. */
+    public Optional<OnnxMl.TypeProto> declaredType(String tensor) {
+        OnnxMl.TypeProto t = declaredTypes.get(tensor);
+        if (t != null) return Optional.of(t);
+        if (producers.containsKey(tensor)) return Optional.empty();
+        return parent == null ? Optional.empty() : parent.declaredType(tensor);
+    }
+
+    /** An initializer of this graph or of an enclosing one. */
+    public Optional<OnnxMl.TensorProto> initializer(String tensor) {
+        OnnxMl.TensorProto t = initializers.get(tensor);
+        if (t != null) return Optional.of(t);
+        if (producers.containsKey(tensor)) return Optional.empty();
+        return parent == null ? Optional.empty() : parent.initializer(tensor);
+    }
+
+    /**
+     * True when {@code tensor} is known before the graph runs: an initializer, a Constant node, or a
+     * chain of shape-only/cast/dequantize ops over constants.
+     */
+    public boolean isConstant(String tensor) { return constantRoot(tensor, 0); }
+
+    private boolean constantRoot(String tensor, int depth) {
+        if (depth > 16) return false;
+        // An initializer also listed as a graph input is a default a caller could override; the pass never
+        // changes weights, so treating it as the constant it is by default keeps the rewrite exact.
+        if (initializers.containsKey(tensor)) return true;
+        NodeProto p = producers.get(tensor);
+        if (p == null) return parent != null && !declaredTypes.containsKey(tensor) && parent.isConstant(tensor);
+        if (p.getOpType().equals("Constant")) return true;
+        if (!CONSTANT_PRESERVING.contains(p.getOpType()) || !p.getDomain().isEmpty()) return false;
+        for (String in : p.getInputList()) {
+            if (!in.isEmpty() && !constantRoot(in, depth + 1)) return false;
+        }
+        return true;
+    }
+
+    public Shapes shapes() { return shapes; }
+
+    /** Nested bodies of {@code node} (If branches, Loop/Scan bodies), each as a child graph. */
+    public List<Graph> subgraphs(NodeProto node) {
+        List<Graph> out = new ArrayList<>();
+        for (OnnxMl.AttributeProto a : node.getAttributeList()) {
+            if (a.hasG()) out.add(new Graph(a.getG(), this, path + "/" + nameOf(node) + "." + a.getName()));
+            for (int i = 0; i < a.getGraphsCount(); i++) {
+                out.add(new Graph(a.getGraphs(i), this, path + "/" + nameOf(node) + "." + a.getName() + "[" + i + "]"));
+            }
+        }
+        return out;
+    }
+
+    /** Outer-scope tensors a node's subgraphs read: they are consumers of those tensors too. */
+    private static List<String> implicitInputs(NodeProto node) {
+        List<String> names = new ArrayList<>();
+        for (OnnxMl.AttributeProto a : node.getAttributeList()) {
+            if (a.hasG()) collectReads(a.getG(), names);
+            for (OnnxMl.GraphProto g : a.getGraphsList()) collectReads(g, names);
+        }
+        return names;
+    }
+
+    private static void collectReads(OnnxMl.GraphProto g, List<String> names) {
+        for (NodeProto n : g.getNodeList()) {
+            names.addAll(n.getInputList());
+            for (OnnxMl.AttributeProto a : n.getAttributeList()) {
+                if (a.hasG()) collectReads(a.getG(), names);
+                for (OnnxMl.GraphProto sub : a.getGraphsList()) collectReads(sub, names);
+            }
+        }
+    }
+
+    public static String nameOf(NodeProto node) {
+        return node.getName().isEmpty() ? node.getOpType() + "(" + String.join(",", node.getOutputList()) + ")" : node.getName();
+    }
+}

@@ -1,0 +1,26 @@
+package ai.stamp.compiler.passes.linear;
+
+import ai.stamp.compiler.ir.Graph;
+
+import ai.onnx.proto.OnnxMl.NodeProto;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A matched linear layer {@code Y = X W (+ C)}: a MatMul, or a Gemm with transA = 0, whose weight is a
+ * constant. {@code weightShape} is W as used, [D, N] (after Gemm's transB).
+ */
+public record LinearLayer(Graph graph, NodeProto node, String activation, String weight, boolean transposeWeight,
+                          float alpha, Optional<String> bias, float beta, long[] activationShape, List<Long> weightShape) {
+
+    public String name() { return Graph.nameOf(node); }
+
+    public String output() { return node.getOutput(0); }
+
+    public boolean isGemm() { return node.getOpType().equals("Gemm"); }
+
+    /** Static sequence length (axis -2 of X) or -1 when dynamic/unknown. */
+    public long sequenceLength() {
+        return activationShape == null || activationShape.length < 2 ? -1 : activationShape[activationShape.length - 2];
+    }
+}

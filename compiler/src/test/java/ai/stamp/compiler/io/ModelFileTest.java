@@ -1,0 +1,124 @@
+package ai.stamp.compiler.io;
+
+import ai.stamp.compiler.Ort;
+import ai.stamp.compiler.StampCompiler;
+import ai.stamp.compiler.StampConfig;
+import ai.stamp.compiler.StampException;
+import ai.stamp.compiler.StampResult;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.onnx.proto.OnnxMl;
+import ai.stamp.testmodels.TinyGraphs;
+import com.google.protobuf.ByteString;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Reading and writing models, external data included. */
+class ModelFileTest {
+    @TempDir Path dir;
+
+    /** Moves every float initializer of {@code model} into {@code weights.bin} beside {@code path}. */
+    private static OnnxMl.ModelProto externalize(OnnxMl.ModelProto model, Path folder) throws IOException {
+        OnnxMl.GraphProto.Builder g = model.getGraph().toBuilder();
+        try (var out = Files.newOutputStream(folder.resolve("weights.bin"))) {
+            long offset = 0;
+            for (int i = 0; i < g.getInitializerCount(); i++) {
+                OnnxMl.TensorProto t = g.getInitializer(i);
+                if (t.getDataType() != OnnxMl.TensorProto.DataType.FLOAT_VALUE) continue;
+                ByteBuffer b = ByteBuffer.allocate(4 * t.getFloatDataCount()).order(ByteOrder.LITTLE_ENDIAN);
+                t.getFloatDataList().forEach(b::putFloat);
+                out.write(b.array());
+                g.setInitializer(i, t.toBuilder().clearFloatData().setDataLocation(OnnxMl.TensorProto.DataLocation.EXTERNAL)
+                        .addExternalData(kv("location", "weights.bin")).addExternalData(kv("offset", Long.toString(offset)))
+                        .addExternalData(kv("length", Integer.toString(b.capacity()))));
+                offset += b.capacity();
+            }
+        }
+        return model.toBuilder().setGraph(g).build();
+    }
+
+    private static OnnxMl.StringStringEntryProto kv(String k, String v) {
+        return OnnxMl.StringStringEntryProto.newBuilder().setKey(k).setValue(v).build();
+    }
+
+    @Test
+    void externalDataIsCopiedBesideTheOutputAndTheInputIsUntouched() throws Exception {
+        Path in = dir.resolve("in");
+        Path out = dir.resolve("out");
+        Files.createDirectories(in);
+        Files.createDirectories(out);
+        OnnxMl.ModelProto original = TinyGraphs.encoderBlock(11, 8, 9);
+        Files.write(in.resolve("model.onnx"), externalize(original, in).toByteArray());
+        byte[] modelBytes = Files.readAllBytes(in.resolve("model.onnx"));
+        byte[] dataBytes = Files.readAllBytes(in.resolve("weights.bin"));
+
+        LoadedModel loaded = ModelFile.read(in.resolve("model.onnx"));
+        StampResult r = StampCompiler.compile(loaded.proto(), StampConfig.builder().mode(StampConfig.Mode.TRANSFORM_ONLY).build());
+        ModelFile.write(r.model(), loaded.directory(), out.resolve("model.stamp.onnx"));
+
+        assertArrayEquals(modelBytes, Files.readAllBytes(in.resolve("model.onnx")));
+        assertArrayEquals(dataBytes, Files.readAllBytes(in.resolve("weights.bin")));
+        assertTrue(Files.exists(out.resolve("model.stamp.onnx.data")));
+        try (var files = Files.list(out)) {
+            assertEquals(List.of("model.stamp.onnx", "model.stamp.onnx.data"), files.map(p -> p.getFileName().toString()).sorted().toList());
+        }
+        // ORT resolves the new locations relative to the output model
+        OnnxMl.ModelProto written = ModelFile.read(out.resolve("model.stamp.onnx")).proto();
+        assertTrue(written.getGraph().getInitializerList().stream().allMatch(t -> t.getDataLocation() != OnnxMl.TensorProto.DataLocation.EXTERNAL
+                || t.getExternalData(0).getValue().equals("model.stamp.onnx.data")));
+        Map<String, Object> feed = Map.of("x", Ort.random(1, 1, 12, 8));
+        float[] expected = Ort.run(original, feed).get("hidden");
+        try (ai.onnxruntime.OrtSession s = ai.onnxruntime.OrtEnvironment.getEnvironment().createSession(out.resolve("model.stamp.onnx").toString())) {
+            Ort.Tensor x = (Ort.Tensor) feed.get("x");
+            try (var t = ai.onnxruntime.OnnxTensor.createTensor(ai.onnxruntime.OrtEnvironment.getEnvironment(), java.nio.FloatBuffer.wrap(x.data()), x.shape());
+                 var res = s.run(Map.of("x", t))) {
+                java.nio.FloatBuffer fb = ((ai.onnxruntime.OnnxTensor) res.get("hidden").get()).getFloatBuffer();
+                float[] actual = new float[fb.remaining()];
+                fb.get(actual);
+                assertTrue(Ort.maxRelativeError(expected, actual) < 1e-5);
+            }
+        }
+    }
+
+    @Test
+    void missingExternalDataIsReportedWithTheFile() throws Exception {
+        Files.write(dir.resolve("model.onnx"), externalize(TinyGraphs.encoderBlock(11, 8, 9), dir).toByteArray());
+        Files.delete(dir.resolve("weights.bin"));
+        StampException e = assertThrows(StampException.class, () -> ModelFile.read(dir.resolve("model.onnx")));
+        assertEquals(StampException.Kind.EXTERNAL_DATA_MISSING, e.kind());
+        assertTrue(e.getMessage().contains("weights.bin"), e.getMessage());
+    }
+
+    @Test
+    void notAnOnnxFileAndMissingFileAreTold() throws Exception {
+        Files.writeString(dir.resolve("notes.onnx"), "this is not a model");
+        assertEquals(StampException.Kind.NOT_ONNX, assertThrows(StampException.class, () -> ModelFile.read(dir.resolve("notes.onnx"))).kind());
+        Files.write(dir.resolve("empty.onnx"), OnnxMl.ModelProto.newBuilder().setIrVersion(7).build().toByteArray());
+        assertEquals(StampException.Kind.NOT_ONNX, assertThrows(StampException.class, () -> ModelFile.read(dir.resolve("empty.onnx"))).kind());
+        assertEquals(StampException.Kind.INPUT_MISSING, assertThrows(StampException.class, () -> ModelFile.read(dir.resolve("nope.onnx"))).kind());
+    }
+
+    @Test
+    void writeReplacesAtomicallyAndLeavesNoTemporaryFiles() throws Exception {
+        Path out = dir.resolve("m.onnx");
+        Files.writeString(out, "old");
+        OnnxMl.ModelProto model = TinyGraphs.encoderBlock(11, 8, 1).toBuilder().setDocString("x".repeat(10)).build();
+        ModelFile.write(model, dir, out);
+        assertEquals(model, OnnxMl.ModelProto.parseFrom(Files.readAllBytes(out)));
+        try (var files = Files.list(dir)) {
+            assertEquals(List.of("m.onnx"), files.map(p -> p.getFileName().toString()).toList());
+        }
+        assertEquals(ByteString.copyFrom(Files.readAllBytes(out)), model.toByteString());
+    }
+}

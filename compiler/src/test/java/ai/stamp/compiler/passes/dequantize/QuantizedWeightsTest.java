@@ -1,0 +1,122 @@
+package ai.stamp.compiler.passes.dequantize;
+
+import ai.stamp.compiler.GraphDump;
+import ai.stamp.compiler.Ort;
+import ai.stamp.compiler.StampCompiler;
+import ai.stamp.compiler.StampConfig;
+import ai.stamp.compiler.StampReport;
+import ai.stamp.compiler.StampResult;
+import ai.stamp.compiler.ir.Graph;
+import ai.stamp.compiler.rewrite.Rewriter;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.onnx.proto.OnnxMl;
+import ai.stamp.testmodels.QuantizedGraphs;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+/** Already-quantized models: skipped without --dequantize-weights, dequantized in Java and rewritten with it. */
+class QuantizedWeightsTest {
+    private static OnnxMl.ModelProto dequantized(OnnxMl.ModelProto m) {
+        Rewriter rw = new Rewriter(m);
+        Graph g = new WeightDequantizer(rw, Optional.empty()).apply(new Graph(m.getGraph()));
+        return m.toBuilder().setGraph(g.proto()).build();
+    }
+
+    private static String inits(OnnxMl.ModelProto m) {
+        return m.getGraph().getInitializerList().stream()
+                .map(t -> t.getName() + ":" + OnnxMl.TensorProto.DataType.forNumber(t.getDataType()) + t.getDimsList())
+                .collect(Collectors.joining(" "));
+    }
+
+    @Test
+    void qdqWeightsBecomeFloatInitializers() {
+        OnnxMl.ModelProto before = QuantizedGraphs.qdq(13);
+        assertEquals("""
+                W1 = DequantizeLinear(W1_q, W1_scale, W1_zp)
+                h = MatMul(x, W1)
+                hr = Relu(h)
+                W2t = DequantizeLinear(W2_q, W2_scale, W2_zp)
+                W2 = Transpose(W2t)
+                y = MatMul(hr, W2)""", GraphDump.of(before.getGraph()));
+        OnnxMl.ModelProto after = dequantized(before);
+        assertEquals("""
+                h = MatMul(x, W1)
+                hr = Relu(h)
+                W2 = Transpose(W2t)
+                y = MatMul(hr, W2)""", GraphDump.of(after.getGraph()));
+        assertEquals("W1:FLOAT[8, 16] W2t:FLOAT[8, 16]", inits(after));
+        Ort.Tensor x = Ort.random(3, 2, 5, 8);
+        float[] q = Ort.run(before, Map.of("x", x)).get("y");
+        float[] f = Ort.run(after, Map.of("x", x)).get("y");
+        assertTrue(Ort.maxRelativeError(q, f) < 1e-5, "QDQ and dequantized differ: " + Ort.maxRelativeError(q, f));
+    }
+
+    @Test
+    void perAxisAndPerTensorArithmetic() {
+        OnnxMl.TensorProto q = OnnxMl.TensorProto.newBuilder().setDataType(OnnxMl.TensorProto.DataType.INT8_VALUE).addDims(2).addDims(2)
+                .setRawData(com.google.protobuf.ByteString.copyFrom(new byte[] {-128, 127, 0, 5})).build();
+        OnnxMl.TensorProto s = OnnxMl.TensorProto.newBuilder().setDataType(1).addDims(2).addFloatData(0.5f).addFloatData(2f).build();
+        OnnxMl.TensorProto z = OnnxMl.TensorProto.newBuilder().setDataType(OnnxMl.TensorProto.DataType.INT8_VALUE).addDims(2)
+                .setRawData(com.google.protobuf.ByteString.copyFrom(new byte[] {0, 1})).build();
+        // axis 1: column scales
+        assertEquals("[-64.0, 252.0, 0.0, 8.0]", java.util.Arrays.toString(WeightDequantizer.dequantize(q, s, z, 1).orElseThrow()));
+        // axis 0: row scales
+        assertEquals("[-64.0, 63.5, -2.0, 8.0]", java.util.Arrays.toString(WeightDequantizer.dequantize(q, s, z, 0).orElseThrow()));
+        OnnxMl.TensorProto u8 = q.toBuilder().setDataType(OnnxMl.TensorProto.DataType.UINT8_VALUE).build();
+        OnnxMl.TensorProto one = OnnxMl.TensorProto.newBuilder().setDataType(1).addFloatData(0.25f).build();
+        assertEquals("[32.0, 31.75, 0.0, 1.25]", java.util.Arrays.toString(WeightDequantizer.dequantize(u8, one, null, 1).orElseThrow()));
+        assertTrue(WeightDequantizer.dequantize(q, s, null, 5).isEmpty(), "bad axis is unsupported, not an exception");
+    }
+
+    @Test
+    void dynamicQuantizationBecomesFloatMatMul() {
+        OnnxMl.ModelProto before = QuantizedGraphs.dynamic(13);
+        OnnxMl.ModelProto after = dequantized(before);
+        assertEquals("""
+                q_out = MatMul(x, Wq_q_dequantized)
+                k_out = MatMul(x, Wk_q_dequantized)
+                y = Add(q_out, k_out)""", GraphDump.of(after.getGraph()));
+        assertEquals("Wq_q_dequantized:FLOAT[8, 8] Wk_q_dequantized:FLOAT[8, 8]", inits(after));
+        Ort.Tensor x = Ort.random(5, 1, 6, 8);
+        float[] q = Ort.run(before, Map.of("x", x)).get("y");
+        float[] f = Ort.run(after, Map.of("x", x)).get("y");
+        // the quantized model also quantizes x to uint8: they agree up to that activation quantization error
+        assertTrue(Ort.sqnrDb(f, q) > 30, "SQNR " + Ort.sqnrDb(f, q));
+    }
+
+    @Test
+    void withoutTheFlagQuantizedLayersAreSkippedWithAReason() {
+        StampResult r = StampCompiler.compile(QuantizedGraphs.qdq(13), StampConfig.defaults());
+        assertEquals(0, r.report().rewritten().size());
+        assertEquals(2, r.report().skipped().size());
+        for (StampReport.Skipped s : r.report().skipped()) {
+            assertTrue(s.reason().startsWith("already quantized: weight '"), s.reason());
+            assertTrue(s.reason().contains("use --dequantize-weights"), s.reason());
+        }
+        assertTrue(r.report().skipped().get(0).reason().contains("DequantizeLinear 'W1_dq' of int8 constant 'W1_q'"), r.report().skipped().get(0).reason());
+        StampResult d = StampCompiler.compile(QuantizedGraphs.dynamic(13), StampConfig.defaults());
+        assertEquals(2, d.report().skipped().size());
+        assertEquals("MatMulInteger", d.report().skipped().get(0).opType());
+        assertTrue(d.report().skipped().get(0).reason().contains("already quantized: MatMulInteger"), d.report().skipped().get(0).reason());
+    }
+
+    @Test
+    void withTheFlagTheyAreRewrittenAndStillRun() {
+        StampConfig cfg = StampConfig.builder().mode(StampConfig.Mode.TRANSFORM_ONLY).dequantizeWeights(true).build();
+        for (OnnxMl.ModelProto m : new OnnxMl.ModelProto[] {QuantizedGraphs.qdq(13), QuantizedGraphs.dynamic(13)}) {
+            StampResult r = StampCompiler.compile(m, cfg);
+            assertEquals(2, r.report().rewritten().size(), r.report().toJson());
+            assertEquals(0, r.report().skipped().size(), r.report().toJson());
+            Ort.Tensor x = Ort.random(9, 1, 12, 8);
+            float[] ref = Ort.run(dequantized(m), Map.of("x", x)).get("y");
+            float[] got = Ort.run(r.model(), Map.of("x", x)).get("y");
+            assertTrue(Ort.maxRelativeError(ref, got) < 1e-4, "transform-only must reproduce the dequantized model");
+        }
+        assertTrue(cfg.toString().endsWith(" dequantize-weights"), cfg.toString());
+    }
+}
