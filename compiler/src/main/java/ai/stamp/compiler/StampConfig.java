@@ -1,10 +1,18 @@
 package ai.stamp.compiler;
 
-import ai.stamp.compiler.passes.dequantize.QuantizedWeights;
-import ai.stamp.compiler.passes.dequantize.WeightDequantizer;
-import ai.stamp.compiler.quant.Hadamard;
 
+import ai.stamp.compiler.config.ActivationPrecision;
+import ai.stamp.compiler.config.FeatureTransforms;
+import ai.stamp.compiler.config.LayerSelection;
+import ai.stamp.compiler.config.SequenceTransformConfig;
+import ai.stamp.compiler.config.WeightQuantization;
+import ai.stamp.compiler.quant.Hadamard;
 import ai.stamp.ops.QuantNumerics;
+import ai.stamp.ops.HaarTransform;
+import ai.stamp.ops.SequenceTransforms;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.regex.Pattern;
 
@@ -73,8 +81,18 @@ public final class StampConfig {
         ENERGY
     }
 
-    /** Which sequence transform L is. */
-    public enum TransformKind { HAAR, HAAR2D, IDENTITY }
+    /**
+     * The transform id that inserts no transform: every layer gets the matched-bit baseline (as {@link Mode#BASELINE})
+     * of the 1D Haar geometry. The others are the ids of {@link SequenceTransforms} ("haar", "haar2d", "dct", "wht").
+     */
+    public static final String IDENTITY_TRANSFORM = "identity";
+
+    /** The transform ids a config accepts: the registered sequence transforms and {@link #IDENTITY_TRANSFORM}. */
+    public static List<String> transformIds() {
+        List<String> ids = new ArrayList<>(SequenceTransforms.ids());
+        ids.add(IDENTITY_TRANSFORM);
+        return ids;
+    }
 
     /** A token grid of {@code height} rows by {@code width} columns (width 0: taken from the sequence length). */
     public record Grid(int height, int width) {
@@ -97,41 +115,19 @@ public final class StampConfig {
     }
 
     private final Mode mode;
-    private final TransformKind transform;
-    private final int levels;
-    private final int sinkTokens;
-    private final int hiTokens;
-    private final int hiBits;
-    private final int loBits;
-    private final Grid grid;
-    private final Pattern exclude;
-    private final WeightQuant weights;
-    private final int weightBlock;
-    private final Rotation rotation;
-    private final double smoothAlpha;
-    private final Allocation allocation;
-    private final double avgBits;
-    private final boolean dequantizeWeights;
-    private final InversePlacement inverseAt;
+    private final LayerSelection selection;
+    private final SequenceTransformConfig sequence;
+    private final ActivationPrecision precision;
+    private final WeightQuantization weightQuantization;
+    private final FeatureTransforms features;
 
     private StampConfig(Builder b) {
         this.mode = b.mode;
-        this.transform = b.transform;
-        this.levels = b.levels;
-        this.sinkTokens = b.sinkTokens;
-        this.hiTokens = b.hiTokens;
-        this.hiBits = b.hiBits;
-        this.loBits = b.loBits;
-        this.grid = b.grid;
-        this.exclude = b.exclude;
-        this.weights = b.weights;
-        this.weightBlock = b.weightBlock;
-        this.rotation = b.rotation;
-        this.smoothAlpha = b.smoothAlpha;
-        this.allocation = b.allocation;
-        this.avgBits = b.avgBits;
-        this.inverseAt = b.inverseAt;
-        this.dequantizeWeights = b.dequantizeWeights;
+        this.selection = new LayerSelection(Optional.ofNullable(b.exclude), b.dequantizeWeights);
+        this.sequence = new SequenceTransformConfig(b.transform, b.levels, b.sinkTokens, Optional.ofNullable(b.grid), b.inverseAt);
+        this.precision = new ActivationPrecision(b.hiBits, b.loBits, b.hiTokens, b.allocation, b.avgBits);
+        this.weightQuantization = new WeightQuantization(b.weights, b.weightBlock);
+        this.features = new FeatureTransforms(b.rotation, b.smoothAlpha);
     }
 
     public static Builder builder() { return new Builder(); }
@@ -139,61 +135,79 @@ public final class StampConfig {
     public static StampConfig defaults() { return builder().build(); }
 
     public Mode mode() { return mode; }
-    public TransformKind transform() { return transform; }
-    public int levels() { return levels; }
-    public int sinkTokens() { return sinkTokens; }
+
+    // Each stage of the compile receives only its own part:
+
+    /** Which layers are touched. */
+    public LayerSelection selection() { return selection; }
+    /** The sequence transform. */
+    public SequenceTransformConfig sequence() { return sequence; }
+    /** The activation bit-widths. */
+    public ActivationPrecision precision() { return precision; }
+    /** The weight quantization. */
+    public WeightQuantization weightQuantization() { return weightQuantization; }
+    /** SmoothQuant and rotation. */
+    public FeatureTransforms features() { return features; }
+
+    // The same values one by one, for the CLI and callers that read a single option:
+
+    /** The sequence transform id. */
+    public String transform() { return sequence.transform(); }
+    public int levels() { return sequence.levels(); }
+    public int sinkTokens() { return sequence.sinkTokens(); }
     /** Fixed count of high-precision tokens (sink included); 0 means "sink + approximation band". */
-    public int hiTokens() { return hiTokens; }
-    public int hiBits() { return hiBits; }
-    public int loBits() { return loBits; }
-    public Optional<Grid> grid() { return Optional.ofNullable(grid); }
-    public Optional<Pattern> exclude() { return Optional.ofNullable(exclude); }
-    public WeightQuant weights() { return weights; }
+    public int hiTokens() { return precision.hiTokens(); }
+    public int hiBits() { return precision.hiBits(); }
+    public int loBits() { return precision.loBits(); }
+    public Optional<Grid> grid() { return sequence.grid(); }
+    public Optional<Pattern> exclude() { return selection.exclude(); }
+    public WeightQuant weights() { return weightQuantization.method(); }
     /** 0: one weight scale per output channel; else the block size along the input dimension. */
-    public int weightBlock() { return weightBlock; }
-    public Rotation rotation() { return rotation; }
+    public int weightBlock() { return weightQuantization.block(); }
+    public Rotation rotation() { return features.rotation(); }
     /** SmoothQuant migration strength alpha in [0, 1]; negative means SmoothQuant is off. */
-    public double smoothAlpha() { return smoothAlpha; }
-    public boolean smooth() { return smoothAlpha >= 0; }
-    public Allocation allocation() { return allocation; }
+    public double smoothAlpha() { return features.smoothAlpha(); }
+    public boolean smooth() { return features.smooth(); }
+    public Allocation allocation() { return precision.allocation(); }
     /** Budget of average activation bits per token for {@link Allocation#ENERGY}. */
-    public double avgBits() { return avgBits; }
-    public InversePlacement inverseAt() { return inverseAt; }
+    public double avgBits() { return precision.avgBits(); }
+    public InversePlacement inverseAt() { return sequence.inverseAt(); }
     /**
      * Whether already-quantized weights (DequantizeLinear of an integer constant, DynamicQuantizeLinear +
-     * MatMulInteger) are first turned back into float initializers and then rewritten ({@link WeightDequantizer});
-     * without it such layers are skipped ({@link QuantizedWeights}).
+     * MatMulInteger) are first turned back into float initializers and then rewritten; without it such layers are
+     * skipped.
      */
-    public boolean dequantizeWeights() { return dequantizeWeights; }
+    public boolean dequantizeWeights() { return selection.dequantizeWeights(); }
 
     /** Whether this config needs calibration statistics (GPTQ, SmoothQuant, energy allocation). */
-    public boolean needsCalibration() { return weights.isGptq() || smooth() || allocation == Allocation.ENERGY; }
+    public boolean needsCalibration() { return weights().isGptq() || smooth() || allocation() == Allocation.ENERGY; }
 
     public Builder toBuilder() {
-        return new Builder().mode(mode).transform(transform).levels(levels).sinkTokens(sinkTokens)
-                .hiTokens(hiTokens).hiBits(hiBits).loBits(loBits).grid(grid).exclude(exclude)
-                .weights(weights).weightBlock(weightBlock).rotation(rotation).smoothAlpha(smoothAlpha)
-                .allocation(allocation).avgBits(avgBits).inverseAt(inverseAt).dequantizeWeights(dequantizeWeights);
+        return new Builder().mode(mode).transform(transform()).levels(levels()).sinkTokens(sinkTokens())
+                .hiTokens(hiTokens()).hiBits(hiBits()).loBits(loBits()).grid(grid().orElse(null)).exclude(exclude().orElse(null))
+                .weights(weights()).weightBlock(weightBlock()).rotation(rotation()).smoothAlpha(smoothAlpha())
+                .allocation(allocation()).avgBits(avgBits()).inverseAt(inverseAt()).dequantizeWeights(dequantizeWeights());
     }
 
+    /** Also the {@code ai.stamp.config} metadata of a rewritten model, so locale-independent (Locale.ROOT). */
     @Override public String toString() {
-        return "mode=" + mode.name().toLowerCase().replace('_', '-') + " transform=" + transform.name().toLowerCase()
-                + " levels=" + levels + " sink-tokens=" + sinkTokens
-                + " hi-tokens=" + (hiTokens == 0 ? "band" : Integer.toString(hiTokens))
-                + " bits=" + hiBits + "/" + loBits + (grid == null ? "" : " grid=" + grid)
-                + (exclude == null ? "" : " exclude=" + exclude.pattern())
-                + (weights == WeightQuant.NONE ? "" : " weights=" + weights.name().toLowerCase())
-                + (weightBlock == 0 ? "" : " weight-block=" + weightBlock)
-                + (rotation == Rotation.NONE ? "" : " rotate=" + rotation.name().toLowerCase().replace('_', '-'))
-                + (smooth() ? " smooth=" + smoothAlpha : "")
-                + (allocation == Allocation.FIXED ? "" : " allocate=energy avg-bits=" + avgBits)
-                + (inverseAt == InversePlacement.OUTPUT ? "" : " inverse-at=" + inverseAt.name().toLowerCase())
-                + (dequantizeWeights ? " dequantize-weights" : "");
+        return "mode=" + mode.name().toLowerCase(Locale.ROOT).replace('_', '-') + " transform=" + transform()
+                + " levels=" + levels() + " sink-tokens=" + sinkTokens()
+                + " hi-tokens=" + (hiTokens() == 0 ? "band" : Integer.toString(hiTokens()))
+                + " bits=" + hiBits() + "/" + loBits() + grid().map(g -> " grid=" + g).orElse("")
+                + exclude().map(e -> " exclude=" + e.pattern()).orElse("")
+                + (weights() == WeightQuant.NONE ? "" : " weights=" + weights().name().toLowerCase(Locale.ROOT))
+                + (weightBlock() == 0 ? "" : " weight-block=" + weightBlock())
+                + (rotation() == Rotation.NONE ? "" : " rotate=" + rotation().name().toLowerCase(Locale.ROOT).replace('_', '-'))
+                + (smooth() ? " smooth=" + smoothAlpha() : "")
+                + (allocation() == Allocation.FIXED ? "" : " allocate=energy avg-bits=" + avgBits())
+                + (inverseAt() == InversePlacement.OUTPUT ? "" : " inverse-at=" + inverseAt().name().toLowerCase(Locale.ROOT))
+                + (dequantizeWeights() ? " dequantize-weights" : "");
     }
 
     public static final class Builder {
         private Mode mode = Mode.STAMP;
-        private TransformKind transform = TransformKind.HAAR;
+        private String transform = HaarTransform.ID;
         private int levels = 3;
         private int sinkTokens = 1;
         private int hiTokens = 0;
@@ -211,7 +225,8 @@ public final class StampConfig {
         private boolean dequantizeWeights;
 
         public Builder mode(Mode v) { mode = v; return this; }
-        public Builder transform(TransformKind v) { transform = v; return this; }
+        /** A sequence transform id ({@link #transformIds()}). */
+        public Builder transform(String v) { transform = v; return this; }
         public Builder levels(int v) { levels = v; return this; }
         public Builder sinkTokens(int v) { sinkTokens = v; return this; }
         public Builder hiTokens(int v) { hiTokens = v; return this; }
@@ -231,6 +246,9 @@ public final class StampConfig {
         /** Validates and builds; an invalid value throws IllegalArgumentException with a one-line reason. */
         public StampConfig build() {
             if (mode == null || transform == null || weights == null) throw new IllegalArgumentException("mode, transform and weights are required");
+            if (!transformIds().contains(transform)) {
+                throw new IllegalArgumentException("--transform must be one of " + String.join(", ", transformIds()) + ", got '" + transform + "'");
+            }
             if (levels < 0 || levels > 12) throw new IllegalArgumentException("--levels must be in 0..12, got " + levels);
             if (sinkTokens < 0) throw new IllegalArgumentException("--sink-tokens must be >= 0, got " + sinkTokens);
             if (hiTokens < 0) throw new IllegalArgumentException("--hi-tokens must be >= 0 (0 = sink + approximation band), got " + hiTokens);

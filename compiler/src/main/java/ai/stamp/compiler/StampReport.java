@@ -1,12 +1,15 @@
 package ai.stamp.compiler;
 
+import ai.stamp.compiler.rewrite.Refusal;
+
 import com.google.gson.GsonBuilder;
 import java.util.List;
 import java.util.Map;
 
 /**
- * What one run of the pass did: each linear layer it rewrote, each MatMul/Gemm it left alone and why.
- * Serialised as the {@code --report} JSON (schema documented in README.md).
+ * What one run of the pass did (or, from a plan, will do): each linear layer it rewrites, each MatMul/Gemm it
+ * leaves alone and why, and the inserted functions with their call counts (empty for a plan that was not
+ * emitted). Serialised as the {@code --report} JSON (schema documented in README.md).
  */
 public record StampReport(String config, int opset, List<Layer> rewritten, List<Skipped> skipped, Map<String, Integer> insertedFunctions) {
 
@@ -14,8 +17,11 @@ public record StampReport(String config, int opset, List<Layer> rewritten, List<
     public record Layer(String name, String opType, String graph, String input, String output,
                         List<Long> weightShape, String transform, String grid, String detail) {}
 
-    /** A MatMul/Gemm that was not rewritten, with the reason the matcher or planner gave. */
-    public record Skipped(String name, String opType, String graph, String reason) {}
+    /**
+     * A MatMul/Gemm (or integer matmul) that was not rewritten: the refusal's code (e.g. "runtime-operand",
+     * "already-quantized"; see {@link ai.stamp.compiler.rewrite.Refusal.Code}) and its reason.
+     */
+    public record Skipped(String name, String opType, String graph, String code, String reason) {}
 
     public String toJson() {
         return new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(this);

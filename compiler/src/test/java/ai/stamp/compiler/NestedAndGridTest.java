@@ -29,7 +29,7 @@ class NestedAndGridTest {
     @Test
     void infersTheGridOfAVitAndTransformsIn2d() {
         OnnxMl.ModelProto vit = TinyGraphs.vitLike(17, 8, 8, 16, 4);
-        StampConfig cfg = StampConfig.builder().transform(StampConfig.TransformKind.HAAR2D).levels(2).mode(StampConfig.Mode.TRANSFORM_ONLY).build();
+        StampConfig cfg = StampConfig.builder().transform("haar2d").levels(2).mode(StampConfig.Mode.TRANSFORM_ONLY).build();
         StampResult r = StampCompiler.compile(vit, cfg);
         assertEquals(List.of("q", "k", "v", "o", "fc1", "fc2"), r.report().rewritten().stream().map(StampReport.Layer::name).toList());
         for (StampReport.Layer l : r.report().rewritten()) {
@@ -46,7 +46,7 @@ class NestedAndGridTest {
 
     @Test
     void haar2dWithoutAGridSaysWhy() {
-        StampResult r = StampCompiler.compile(TinyGraphs.encoderBlock(11, 8, 1), StampConfig.builder().transform(StampConfig.TransformKind.HAAR2D).build());
+        StampResult r = StampCompiler.compile(TinyGraphs.encoderBlock(11, 8, 1), StampConfig.builder().transform("haar2d").build());
         assertTrue(r.report().rewritten().isEmpty());
         assertTrue(r.report().skipped().stream().filter(s -> s.name().equals("q")).findFirst().orElseThrow().reason().contains("--grid"));
     }
@@ -54,7 +54,7 @@ class NestedAndGridTest {
     @Test
     void explicitGridIsUsedWithTheConfiguredSink() {
         OnnxMl.ModelProto vit = TinyGraphs.vitLike(17, 4, 6, 8, 5);
-        StampConfig cfg = StampConfig.builder().transform(StampConfig.TransformKind.HAAR2D).levels(1)
+        StampConfig cfg = StampConfig.builder().transform("haar2d").levels(1)
                 .grid(StampConfig.Grid.parse("4x6")).mode(StampConfig.Mode.TRANSFORM_ONLY).build();
         StampResult r = StampCompiler.compile(vit, cfg);
         assertEquals("4x6 (--grid)", r.report().rewritten().get(0).grid());
@@ -65,7 +65,7 @@ class NestedAndGridTest {
     @Test
     void explicitGridThatDoesNotFitTheSequenceIsRefusedWithTheCounts() {
         OnnxMl.ModelProto vit = TinyGraphs.vitLike(17, 4, 6, 8, 5);
-        StampResult r = StampCompiler.compile(vit, StampConfig.builder().transform(StampConfig.TransformKind.HAAR2D)
+        StampResult r = StampCompiler.compile(vit, StampConfig.builder().transform("haar2d")
                 .grid(StampConfig.Grid.parse("5x5")).build());
         assertTrue(r.report().rewritten().isEmpty());
         assertEquals("--grid 5x5 holds 25 tokens but the input has 25 tokens with 1 sink token(s)", r.report().skipped().get(0).reason());

@@ -1,7 +1,7 @@
 package ai.stamp.ops;
 
 /**
- * The block layout of one sequence of S tokens under a {@link SequenceLayout} (STAMP.md section 3 with
+ * The block layout of one sequence of S tokens under a {@link SequenceTransform} (STAMP.md section 3 with
  * the sink rule of section 2): {@code sink} = min(sinkTokens, S) untouched tokens, then {@code rest} =
  * S - sink tokens padded and cut into {@code nbh x nbw} blocks of {@code blockTokens} tokens
  * (1D: nbh = 1, nbw = nb = ceil(rest / B), blockTokens = B; 2D: the rest is a gridH x gridW row-major
@@ -9,12 +9,17 @@ package ai.stamp.ops;
  */
 public record BlockGeometry(int sink, int rest, int gridH, int gridW, int nbh, int nbw, int blockSide, int blockTokens) {
 
+    /** The geometry of the layout's transform (the identity baseline's too: it sizes the band). */
     public static BlockGeometry of(SequenceLayout layout, long sequenceLength) {
-        int s = (int) Math.min(layout.sinkTokens(), sequenceLength);
+        return of(layout.sequenceTransform(), sequenceLength);
+    }
+
+    public static BlockGeometry of(SequenceTransform transform, long sequenceLength) {
+        int s = (int) Math.min(transform.sinkTokens(), sequenceLength);
         int rest = Math.toIntExact(sequenceLength - s);
-        int b = layout.blockSide();
-        if (layout.is2d()) {
-            int hg = layout.gridHeight();
+        int b = transform.blockSide();
+        if (transform.is2d()) {
+            int hg = transform.gridHeight();
             if (rest % hg != 0) {
                 throw new IllegalArgumentException(rest + " grid tokens are not a multiple of grid height " + hg);
             }

@@ -19,12 +19,14 @@ public final class Haar2dSequence implements StampOp {
 
     private final int levels;
     private final int sinkTokens;
+    private final int gridHeight;
+    private final Haar2dTransform transform;
     /** The same geometry as a layout, which the function name and description derive from. */
     private final SequenceLayout layout;
-    private final int gridHeight;
 
     public Haar2dSequence(int levels, int sinkTokens, int gridHeight) {
-        this.layout = SequenceLayout.haar2d(levels, sinkTokens, gridHeight); // validates the geometry
+        this.transform = new Haar2dTransform(levels, sinkTokens, gridHeight); // validates the geometry
+        this.layout = transform.layout();
         this.levels = levels;
         this.sinkTokens = sinkTokens;
         this.gridHeight = gridHeight;
@@ -52,7 +54,7 @@ public final class Haar2dSequence implements StampOp {
         String six = d.reshape(padded, d.concat(0, d.ints(0, nbh, b, -1, b), dDim)); // [M, nbh, B, nbw, B, D]
         String blocksFirst = d.transpose(six, 0, 1, 3, 2, 4, 5);                      // [M, nbh, nbw, B, B, D]
         String blocks = d.reshape(blocksFirst, d.concat(0, d.ints(0, -1, b2), dDim)); // [M, nb, B², D]
-        String coef = SequenceBodies.blockMatMul(d, HaarBasis.blockMatrix2d(levels), b2, blocks);
+        String coef = SequenceBodies.blockMatMul(d, transform.blockMatrix(), b2, blocks);
         String z = d.reshape(coef, d.concat(0, d.ints(0, -1), dDim));
         d.output(SequenceBodies.join(d, split.sink(), z), "Z");
         return d.function(functionName(), inputs(), outputs(), OP + " " + describe());
@@ -68,7 +70,7 @@ public final class Haar2dSequence implements StampOp {
     public static FloatTensor apply(FloatTensor x, int levels, int sinkTokens, int gridHeight) {
         if (x.rank() < 2) throw new IllegalArgumentException("Haar2dSequence needs rank >= 2, got " + x);
         int m = (int) x.leadingCount(), s = (int) x.dim(-2), dd = (int) x.dim(-1);
-        BlockGeometry g = BlockGeometry.of(SequenceLayout.haar2d(levels, sinkTokens, gridHeight), s);
+        BlockGeometry g = BlockGeometry.of(new Haar2dTransform(levels, sinkTokens, gridHeight), s);
         int b = g.blockSide(), b2 = g.blockTokens(), t = g.transformedLength();
         BlockKernels.Sparse k = BlockKernels.Sparse.of(HaarBasis.blockMatrix2d(levels), b2);
         float[] out = new float[m * t * dd];

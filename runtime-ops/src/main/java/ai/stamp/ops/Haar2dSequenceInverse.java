@@ -13,12 +13,14 @@ public final class Haar2dSequenceInverse implements StampOp {
 
     private final int levels;
     private final int sinkTokens;
+    private final int gridHeight;
+    private final Haar2dTransform transform;
     /** The same geometry as a layout, which the function name and description derive from. */
     private final SequenceLayout layout;
-    private final int gridHeight;
 
     public Haar2dSequenceInverse(int levels, int sinkTokens, int gridHeight) {
-        this.layout = SequenceLayout.haar2d(levels, sinkTokens, gridHeight); // validates the geometry
+        this.transform = new Haar2dTransform(levels, sinkTokens, gridHeight); // validates the geometry
+        this.layout = transform.layout();
         this.levels = levels;
         this.sinkTokens = sinkTokens;
         this.gridHeight = gridHeight;
@@ -39,7 +41,7 @@ public final class Haar2dSequenceInverse implements StampOp {
         String nDim = SequenceBodies.lastDim(d, "Y");
         SequenceBodies.Split split = SequenceBodies.split(d, "Y", sinkTokens);
         String blocks = d.reshape(split.rest(), d.concat(0, d.ints(0, -1, b2), nDim)); // [M, nb, B², N]
-        String inv = SequenceBodies.blockMatMul(d, HaarBasis.transpose(HaarBasis.blockMatrix2d(levels), b2), b2, blocks);
+        String inv = SequenceBodies.blockMatMul(d, transform.inverseBlockMatrix(), b2, blocks);
         String six = d.reshape(inv, d.concat(0, d.ints(0, nbh, -1, b, b), nDim));   // [M, nbh, nbw, B, B, N]
         String rowsFirst = d.transpose(six, 0, 1, 3, 2, 4, 5);                      // [M, nbh, B, nbw, B, N]
         String grid = d.reshape(rowsFirst, d.concat(0, d.ints(0, (long) nbh * b, -1), nDim)); // padded grid
@@ -59,7 +61,7 @@ public final class Haar2dSequenceInverse implements StampOp {
     /** Reference kernel: Y [M, T, N] and the forward input's shape -> [lead..., S, N]. */
     public static FloatTensor apply(FloatTensor y, long[] xShape, int levels, int sinkTokens, int gridHeight) {
         int s = (int) xShape[xShape.length - 2];
-        BlockGeometry g = BlockGeometry.of(SequenceLayout.haar2d(levels, sinkTokens, gridHeight), s);
+        BlockGeometry g = BlockGeometry.of(new Haar2dTransform(levels, sinkTokens, gridHeight), s);
         int b = g.blockSide(), b2 = g.blockTokens(), t = g.transformedLength();
         int m = (int) y.leadingCount(), n = (int) y.dim(-1);
         if (y.dim(-2) != t) throw new IllegalArgumentException("Y has " + y.dim(-2) + " tokens, expected " + t);

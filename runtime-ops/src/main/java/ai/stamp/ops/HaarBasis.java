@@ -56,6 +56,32 @@ public final class HaarBasis {
         }
     }
 
+    /**
+     * {@link #haar1d} of every column of a row-major [n, columns] array in place (n a multiple of
+     * 2^levels): the same operations per element, a whole token row at a time.
+     */
+    public static void haar1dRows(double[] x, int columns, int levels) {
+        int n = x.length / Math.max(columns, 1);
+        if (columns == 0) return;
+        if (n * columns != x.length || n % (1 << levels) != 0) {
+            throw new IllegalArgumentException(x.length + " values are not [" + n + " multiple of 2^" + levels + ", " + columns + "]");
+        }
+        double[] tmp = new double[n * columns];
+        for (int j = 1; j <= levels; j++) {
+            int half = n / 2;
+            for (int i = 0; i < half; i++) {
+                int e = 2 * i * columns, o = e + columns, a = i * columns, d = (half + i) * columns;
+                for (int f = 0; f < columns; f++) {
+                    double ev = x[e + f], ov = x[o + f];
+                    tmp[a + f] = (ev + ov) * INV_SQRT2;
+                    tmp[d + f] = (ev - ov) * INV_SQRT2;
+                }
+            }
+            System.arraycopy(tmp, 0, x, 0, n * columns);
+            n = half;
+        }
+    }
+
     /** The B x B matrix H (B = 2^levels, row-major): H·x is the L-level 1D Haar DWT of x in standard order. */
     public static float[] blockMatrix1d(int levels) {
         int b = 1 << levels;
@@ -149,9 +175,7 @@ public final class HaarBasis {
 
     /** Transpose of a square row-major n x n matrix (the inverse of an orthogonal H or K). */
     public static float[] transpose(float[] m, int n) {
-        float[] t = new float[n * n];
-        for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) t[j * n + i] = m[i * n + j];
-        return t;
+        return BlockMatrices.transpose(m, n);
     }
 
     // ------------------------------------------------------------------ block layout <-> standard order

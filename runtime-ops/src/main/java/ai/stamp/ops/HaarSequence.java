@@ -1,104 +1,17 @@
 package ai.stamp.ops;
 
-import ai.onnx.proto.OnnxMl;
-import java.util.List;
-
 /**
- * {@code HaarSequence} (X -> Z): the L-level 1D Haar DWT along the token axis, in block layout.
- *
- * <p>X [lead..., S, D] becomes Z [M, T, D] (M = product of the lead dims). The first s = min(sink, S)
- * tokens pass unchanged; the other R tokens are zero-padded to nb·B (B = 2^L) and each block of B
- * consecutive tokens is replaced by H·block, H the B x B Haar matrix in standard order
- * ({@link HaarBasis#blockMatrix1d}). Because a level-j Haar coefficient only sees 2^j consecutive
- * tokens, this block layout is a permutation of the global standard order (see
- * {@link HaarBasis#standardPositions}); it lets the body be one Reshape and one MatMul with a constant
- * H instead of a Slice/Concat chain per level (measured on ORT CPU: ~3-4% overhead instead of ~15%).
- * The sink tokens are split off and the rest padded by a single Pad (negative begin pad = drop the
- * sink, end pad = fill the last block), so X is copied once before the MatMul.
+ * {@code HaarSequence} (X -> Z): the L-level 1D Haar DWT along the token axis, in block layout — the
+ * {@link BlockSequence} op of {@link HaarTransform} (H = {@link HaarBasis#blockMatrix1d}). Kept as its
+ * own class for the callers that construct it by levels and sink, and for its static kernel.
  */
-public final class HaarSequence implements StampOp {
+public final class HaarSequence extends BlockSequence {
     public static final String OP = "HaarSequence";
 
-    private final int levels;
-    private final int sinkTokens;
-    /** The same geometry as a layout, which the function name and description derive from. */
-    private final SequenceLayout layout;
+    public HaarSequence(int levels, int sinkTokens) { super(new HaarTransform(levels, sinkTokens)); }
 
-    public HaarSequence(int levels, int sinkTokens) {
-        this.layout = SequenceLayout.haar1d(levels, sinkTokens); // validates the geometry
-        this.levels = levels;
-        this.sinkTokens = sinkTokens;
-    }
-
-    public int levels() { return levels; }
-    public int sinkTokens() { return sinkTokens; }
-
-    @Override public String opName() { return OP; }
-    @Override public String functionName() { return OP + layout.nameSuffix(); }
-    @Override public List<String> inputs() { return List.of("X"); }
-    @Override public List<String> outputs() { return List.of("Z"); }
-    @Override public String describe() { return layout.describeGeometry(); }
-
-    @Override
-    public OnnxMl.FunctionProto function(int opset) {
-        OnnxDialect d = new OnnxDialect(opset);
-        int b = 1 << levels;
-        SequenceBodies.Flat flat = SequenceBodies.flatten(d, "X");
-        if (b == 1) { // levels 0: no transform, but the canonical rank-3 layout still applies
-            d.output(flat.x3(), "Z");
-        } else {
-            // One Pad both drops the sink tokens (negative begin pad, supported by ORT at opset 11) and
-            // zero-pads the rest to nb·B: pad = (B - R mod B) mod B = (s - S) mod B with the divisor-sign
-            // Mod, s = min(sink, S). It replaces Slice(rest) + Pad, one full copy of X less.
-            // Without sink tokens nb >= 1 for every S >= 1, so the MatMul needs no empty-batch guard.
-            // Measured (TransformOverheadBench, ORT CPU 1 thread, L=3, 256x384->1536, sink 1; ORT profile
-            // per run): Slice 30-39 us + Pad 24-29 us before, one Pad 33-39 us now; forward body 32 -> 33
-            // nodes (sink 1), 29 -> 23 (sink 0).
-            String sDim = d.slice(flat.shape(), 0, -2, -1);
-            String sinkRows = sinkTokens == 0 ? null : d.slice(flat.x3(), 1, 0, sinkTokens);
-            String padded;
-            if (sinkTokens == 0) {
-                String pad = d.modInt(d.neg(sDim), d.ints(b));
-                padded = d.padZeros(flat.x3(), d.concat(0, d.ints(0, 0, 0, 0), pad, d.ints(0)));
-            } else {
-                String s = SequenceBodies.sinkCount(d, sinkTokens, sDim);
-                String pad = d.modInt(d.sub(s, sDim), d.ints(b));
-                padded = d.padZeros(flat.x3(), d.concat(0, d.ints(0), d.neg(s), d.ints(0, 0), pad, d.ints(0)));
-            }
-            String blocks = d.reshape(padded, d.concat(0, d.ints(0, -1, b), flat.dDim())); // [M, nb, B, D]
-            String coef = SequenceBodies.blockMatMul(d, HaarBasis.blockMatrix1d(levels), b, blocks, sinkTokens > 0);
-            String z = d.reshape(coef, d.shape(padded)); // [M, nb·B, D]
-            d.output(SequenceBodies.join(d, sinkRows, z), "Z");
-        }
-        return d.function(functionName(), inputs(), outputs(), OP + " " + describe());
-    }
-
-    @Override
-    public FloatTensor reference(FloatTensor... in) { return apply(in[0], levels, sinkTokens); }
-
-    /**
-     * Reference kernel: X [lead..., S, D] -> Z [M, T, D]; double accumulation, terms added in ascending k
-     * (bit-identical to the per-element loop, see {@link BlockKernels}).
-     */
+    /** Reference kernel: X [lead..., S, D] -> Z [M, T, D] (see {@link BlockSequence#apply}). */
     public static FloatTensor apply(FloatTensor x, int levels, int sinkTokens) {
-        if (x.rank() < 2) throw new IllegalArgumentException("HaarSequence needs rank >= 2, got " + x);
-        int m = (int) x.leadingCount(), s = (int) x.dim(-2), dd = (int) x.dim(-1);
-        BlockGeometry g = BlockGeometry.of(SequenceLayout.haar1d(levels, sinkTokens), s);
-        int b = g.blockSide(), t = g.transformedLength();
-        BlockKernels.Sparse h = BlockKernels.Sparse.of(HaarBasis.blockMatrix1d(levels), b);
-        float[] out = new float[m * t * dd];
-        float[] in = x.data();
-        int[] rowOff = new int[b];
-        double[] acc = new double[dd];
-        for (int mi = 0; mi < m; mi++) {
-            int xo = mi * s * dd, zo = mi * t * dd;
-            System.arraycopy(in, xo, out, zo, g.sink() * dd);
-            for (int blk = 0; blk < g.blocks(); blk++) {
-                int base = g.sink() + blk * b;
-                for (int k = 0; k < b; k++) rowOff[k] = base + k < s ? xo + (base + k) * dd : -1;
-                BlockKernels.block(h, in, rowOff, dd, out, zo + base * dd, acc);
-            }
-        }
-        return new FloatTensor(out, new long[] {m, t, dd});
+        return BlockSequence.apply(new HaarTransform(levels, sinkTokens), x);
     }
 }

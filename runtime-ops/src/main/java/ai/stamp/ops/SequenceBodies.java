@@ -1,7 +1,7 @@
 package ai.stamp.ops;
 
 /**
- * Function-body fragments shared by the four sequence transforms: flatten the leading dims into one
+ * Function-body fragments shared by the sequence-transform ops: flatten the leading dims into one
  * (canonical rank 3), split off the sink tokens, and restore the caller's leading dims on the way back.
  * Opset differences are not handled here but in {@link OnnxDialect}.
  */

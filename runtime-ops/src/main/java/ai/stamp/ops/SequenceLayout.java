@@ -1,51 +1,101 @@
 package ai.stamp.ops;
 
+import java.util.Objects;
+
 /**
- * How the tokens of a quantized activation are arranged: which sequence transform produced them and
- * its geometry. Both the transform ops and {@link TokenPrecision} read it, so the bit allocation always
- * agrees with the layout the transform wrote.
+ * How the tokens of a quantized activation are arranged: which {@link SequenceTransform} produced them
+ * (with its geometry), or — for the matched-bit baseline — no transform at all but that transform's
+ * geometry, so the baseline keeps the same number of high-precision tokens (the band size). Both the
+ * transform ops and {@link TokenPrecision} read it, so the bit allocation always agrees with the layout
+ * the transform wrote.
  *
- * @param transform   which sequence transform (IDENTITY for the matched-bit baseline)
- * @param levels      wavelet levels L; blocks are 2^L tokens (1D) or 2^L x 2^L tokens (2D)
- * @param sinkTokens  leading tokens kept out of the transform and always given the high bit-width
- * @param gridHeight  2D only: rows of the token grid (static); columns = (S - sink) / gridHeight at run time
+ * @param sequenceTransform the transform, and so the geometry (levels, sink tokens, 2D grid height)
+ * @param identity          true for the matched-bit baseline: tokens stay as they are (T = S), only the
+ *                          geometry of {@code sequenceTransform} is used (to size the band)
  */
-public record SequenceLayout(Transform transform, int levels, int sinkTokens, int gridHeight) {
+public record SequenceLayout(SequenceTransform sequenceTransform, boolean identity) {
+
+    /**
+     * The historical "which transform" tag, kept only so that existing callers' switches compile.
+     *
+     * @deprecated it cannot name the newer transforms; use {@link #sequenceTransform()} (its
+     *             {@link SequenceTransform#id()}) and {@link #identity()}.
+     */
+    @Deprecated
     public enum Transform { IDENTITY, HAAR_1D, HAAR_2D }
 
     public SequenceLayout {
-        if (levels < 0) throw new IllegalArgumentException("levels must be >= 0, got " + levels);
-        if (sinkTokens < 0) throw new IllegalArgumentException("sink tokens must be >= 0, got " + sinkTokens);
-        if (transform == Transform.HAAR_2D && gridHeight < 1) {
-            throw new IllegalArgumentException("2D layout needs a grid height >= 1, got " + gridHeight);
-        }
+        Objects.requireNonNull(sequenceTransform, "sequence transform");
+    }
+
+    /**
+     * The historical constructor.
+     *
+     * @deprecated use {@link #of}, {@link #haar1d}, {@link #haar2d} and {@link #identityOf()}.
+     */
+    @Deprecated
+    public SequenceLayout(Transform transform, int levels, int sinkTokens, int gridHeight) {
+        this(transform == Transform.HAAR_2D || (transform == Transform.IDENTITY && gridHeight > 0)
+                        ? new Haar2dTransform(levels, sinkTokens, gridHeight)
+                        : new HaarTransform(levels, sinkTokens),
+                transform == Transform.IDENTITY);
+    }
+
+    /** The layout {@code transform} writes. */
+    public static SequenceLayout of(SequenceTransform transform) {
+        return new SequenceLayout(transform, false);
     }
 
     public static SequenceLayout haar1d(int levels, int sinkTokens) {
-        return new SequenceLayout(Transform.HAAR_1D, levels, sinkTokens, 0);
+        return of(new HaarTransform(levels, sinkTokens));
     }
 
     public static SequenceLayout haar2d(int levels, int sinkTokens, int gridHeight) {
-        return new SequenceLayout(Transform.HAAR_2D, levels, sinkTokens, gridHeight);
+        return of(new Haar2dTransform(levels, sinkTokens, gridHeight));
     }
 
-    /** The matched-bit baseline of {@code transformed}: same geometry (so same band size), no transform. */
+    /** The matched-bit baseline of this layout: same geometry (so same band size), no transform. */
     public SequenceLayout identityOf() {
-        return new SequenceLayout(Transform.IDENTITY, levels, sinkTokens, gridHeight);
+        return new SequenceLayout(sequenceTransform, true);
     }
+
+    /**
+     * The historical tag of this layout.
+     *
+     * @deprecated defined for the Haar transforms and the identity only (throws for the others); use
+     *             {@link #sequenceTransform()} and {@link #identity()}.
+     */
+    @Deprecated
+    public Transform transform() {
+        if (identity) return Transform.IDENTITY;
+        if (sequenceTransform instanceof HaarTransform) return Transform.HAAR_1D;
+        if (sequenceTransform instanceof Haar2dTransform) return Transform.HAAR_2D;
+        throw new UnsupportedOperationException("the '" + sequenceTransform.id()
+                + "' transform has no legacy SequenceLayout.Transform tag: use sequenceTransform()");
+    }
+
+    public int levels() { return sequenceTransform.levels(); }
+
+    public int sinkTokens() { return sequenceTransform.sinkTokens(); }
+
+    /** 2D only: rows of the token grid (static); columns = (S - sink) / gridHeight at run time; 0 in 1D. */
+    public int gridHeight() { return sequenceTransform.gridHeight(); }
 
     /** Block side in tokens along one axis: 2^levels. */
-    public int blockSide() { return 1 << levels; }
+    public int blockSide() { return sequenceTransform.blockSide(); }
 
-    public boolean is2d() { return gridHeight > 0; }
+    /** Tokens per block: B (1D) or B² (2D). */
+    public int blockTokens() { return sequenceTransform.blockTokens(); }
+
+    public boolean is2d() { return sequenceTransform.is2d(); }
 
     /** Suffix that makes a transform's function name unique per geometry, e.g. "_l3_s1" or "_l3_s1_h14". */
     public String nameSuffix() {
-        return "_l" + levels + "_s" + sinkTokens + (is2d() ? "_h" + gridHeight : "");
+        return "_l" + levels() + "_s" + sinkTokens() + (is2d() ? "_h" + gridHeight() : "");
     }
 
     /** The geometry as op attributes, for doc strings and reports. */
     public String describeGeometry() {
-        return "levels=" + levels + " sink_tokens=" + sinkTokens + (is2d() ? " grid_height=" + gridHeight : "");
+        return "levels=" + levels() + " sink_tokens=" + sinkTokens() + (is2d() ? " grid_height=" + gridHeight() : "");
     }
 }

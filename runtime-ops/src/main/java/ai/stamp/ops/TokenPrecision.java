@@ -13,14 +13,15 @@ import java.util.List;
  * {hiBits, loBits}, as a float [T, 1] that broadcasts over Z [..., T, D] (STAMP.md section 4).
  *
  * <p>The sink tokens (t < min(sink, T)) are always high. Then, for a transformed layout (Z in the
- * block layout of {@link HaarSequence} / {@link Haar2dSequence}, B2 tokens per block, coefficient
+ * block layout of its {@link SequenceTransform}'s forward op, B2 tokens per block, coefficient
  * c = (t - s) mod B2):
  * <ul>
  *   <li>{@code hiTokens == 0} (default allocation): high iff c == 0, the approximation / LL band —
  *       so the high count follows the sequence length;</li>
- *   <li>{@code hiTokens == K > 0}: high iff the token's position in the global standard order is
- *       below K - s. The body evaluates the closed form of {@link HaarBasis#closedFormTables}; the
- *       kernel walks the bands ({@link HaarBasis#standardPositions}) — two routes, checked equal.</li>
+ *   <li>{@code hiTokens == K > 0}: high iff the token's position in the transform's global standard
+ *       order is below K - s. The body evaluates the closed form
+ *       {@link SequenceTransform#closedFormTables}; the kernel reads
+ *       {@link SequenceTransform#standardPositions} — two routes, checked equal.</li>
  * </ul>
  * For the IDENTITY layout (matched-bit baseline, T = S) the first hiCount tokens are high, hiCount =
  * K, or s + the band size the transformed layout would have for this S.
@@ -53,10 +54,10 @@ public final class TokenPrecision implements StampOp {
 
     private TokenPrecision(SequenceLayout layout, int hiBits, int[] coefficientBits) {
         QuantNumerics.steps(hiBits);
-        if (layout.transform() == SequenceLayout.Transform.IDENTITY) {
+        if (layout.identity()) {
             throw new IllegalArgumentException("a per-coefficient bit table needs a transformed layout, got IDENTITY");
         }
-        int b2 = blockTokens(layout);
+        int b2 = layout.blockTokens();
         if (coefficientBits.length != b2) {
             throw new IllegalArgumentException("bit table has " + coefficientBits.length + " entries, the layout's blocks hold " + b2 + " tokens");
         }
@@ -78,11 +79,6 @@ public final class TokenPrecision implements StampOp {
      */
     public static TokenPrecision withTable(SequenceLayout layout, int sinkBits, int[] coefficientBits) {
         return new TokenPrecision(layout, sinkBits, coefficientBits);
-    }
-
-    private static int blockTokens(SequenceLayout layout) {
-        int b = layout.blockSide();
-        return layout.is2d() ? b * b : b;
     }
 
     public SequenceLayout layout() { return layout; }
@@ -107,11 +103,7 @@ public final class TokenPrecision implements StampOp {
 
     @Override
     public String functionName() {
-        String kind = switch (layout.transform()) {
-            case HAAR_1D -> "haar1d";
-            case HAAR_2D -> "haar2d";
-            case IDENTITY -> layout.is2d() ? "identity2d" : "identity";
-        };
+        String kind = layout.identity() ? (layout.is2d() ? "identity2d" : "identity") : layout.sequenceTransform().functionTag();
         return OP + "_" + kind + "_l" + layout.levels() + "_s" + layout.sinkTokens()
                 + (layout.is2d() ? "_h" + layout.gridHeight() : "")
                 + (coefficientBits != null ? "_b" + hiBits + tableTag()
@@ -121,14 +113,19 @@ public final class TokenPrecision implements StampOp {
     @Override public List<String> inputs() { return List.of("Z"); }
     @Override public List<String> outputs() { return List.of("levels"); }
 
+    /** "IDENTITY" or the transform's doc label: the identity baseline only depends on the geometry. */
+    private String layoutLabel() {
+        return layout.identity() ? "IDENTITY" : layout.sequenceTransform().docLabel();
+    }
+
     @Override
     public String describe() {
         if (coefficientBits != null) {
-            return "layout=" + layout.transform() + " levels=" + layout.levels() + " sink_tokens=" + layout.sinkTokens()
+            return "layout=" + layoutLabel() + " levels=" + layout.levels() + " sink_tokens=" + layout.sinkTokens()
                     + (layout.is2d() ? " grid_height=" + layout.gridHeight() : "")
                     + " sink_bits=" + hiBits + " coefficient_bits=" + Arrays.toString(coefficientBits);
         }
-        return "layout=" + layout.transform() + " levels=" + layout.levels() + " sink_tokens=" + layout.sinkTokens()
+        return "layout=" + layoutLabel() + " levels=" + layout.levels() + " sink_tokens=" + layout.sinkTokens()
                 + (layout.is2d() ? " grid_height=" + layout.gridHeight() : "")
                 + " bits=" + hiBits + "/" + loBits + " hi_tokens=" + (hiTokens == 0 ? "band" : hiTokens);
     }
@@ -145,10 +142,10 @@ public final class TokenPrecision implements StampOp {
         String tDim = d.slice(d.shape("Z"), 0, -2, -1); // [T]
         String t = d.range(d.intScalar(0), d.squeeze(tDim, 0), d.intScalar(1));
         String hi;
-        if (layout.transform() == SequenceLayout.Transform.IDENTITY) {
+        if (layout.identity()) {
             hi = d.less(t, identityHiCount(d, tDim, sink, b, nbh));
         } else {
-            int b2 = layout.is2d() ? b * b : b;
+            int b2 = layout.blockTokens();
             // t < sink is the same test as t < min(sink, T) because t < T; the other clause may
             // compute garbage for those tokens (negative rel), which the Or then ignores.
             String rel = sink == 0 ? t : d.sub(t, d.ints(sink));
@@ -201,7 +198,7 @@ public final class TokenPrecision implements StampOp {
      */
     private String standardPosition(OnnxDialect d, String tDim, String rel, String c, int sink, int b2, int nbh) {
         boolean oneD = !layout.is2d();
-        long[][] tab = HaarBasis.closedFormTables(oneD, layout.levels());
+        long[][] tab = layout.sequenceTransform().closedFormTables();
         String blk = d.div(rel, d.ints(b2));
         String nb = d.div(sink == 0 ? tDim : d.sub(tDim, d.ints(sink)), d.ints(b2));
         String p;
@@ -265,21 +262,19 @@ public final class TokenPrecision implements StampOp {
         }
         int s = Math.min(layout.sinkTokens(), tokens);
         for (int t = 0; t < s; t++) hi[t] = true;
-        if (layout.transform() == SequenceLayout.Transform.IDENTITY) {
+        if (layout.identity()) {
             int count = hiTokens > 0 ? hiTokens : s + BlockGeometry.of(layout, tokens).blocks();
             for (int t = 0; t < Math.min(count, tokens); t++) hi[t] = true;
             return hi;
         }
-        boolean oneD = !layout.is2d();
-        int b = layout.blockSide();
-        int b2 = oneD ? b : b * b;
-        int nbh = oneD ? 1 : BlockGeometry.ceilDiv(layout.gridHeight(), b);
+        int b2 = layout.blockTokens();
+        int nbh = layout.is2d() ? BlockGeometry.ceilDiv(layout.gridHeight(), layout.blockSide()) : 1;
         int rest = tokens - s;
         if (rest % (nbh * b2) != 0) {
             throw new IllegalArgumentException(rest + " transformed tokens are not whole rows of " + nbh + " blocks of " + b2);
         }
         int nbw = rest / (nbh * b2);
-        int[] pos = hiTokens > 0 ? HaarBasis.standardPositions(oneD, layout.levels(), nbh, nbw) : null;
+        int[] pos = hiTokens > 0 ? layout.sequenceTransform().standardPositions(nbh, nbw) : null;
         for (int r = 0; r < rest; r++) {
             hi[s + r] = hiTokens == 0 ? r % b2 == 0 : pos[r] < hiTokens - s;
         }

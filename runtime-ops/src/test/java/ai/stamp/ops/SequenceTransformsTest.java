@@ -58,16 +58,50 @@ class SequenceTransformsTest {
         assertClose(expected, roundTripOrt, ymx, what + " round trip (ORT)");
     }
 
-    @Test
-    void haar1dKernelMatchesOrt() {
-        Random rnd = new Random(11);
+    /** A 1D block transform's kernel vs ORT over opsets, levels 0/1/3, sink 0/1/2, S in LENGTHS, ranks 2-4. */
+    private static void blockTransform1dMatchesOrt(String id, long seed) {
+        Random rnd = new Random(seed);
         for (int opset : OPSETS) {
             for (int levels : new int[] {0, 1, 3}) {
                 for (int sink : new int[] {0, 1, 2}) {
-                    SequenceLayout layout = SequenceLayout.haar1d(levels, sink);
+                    SequenceLayout layout = SequenceTransforms.of(id, levels, sink).layout();
                     for (int i = 0; i < LENGTHS.length; i++) {
                         int rank = 2 + (i + levels + sink) % 3; // every rank meets every (levels, sink)
                         check(layout, OrtHarness.shapeOfRank(rank, LENGTHS[i], LENGTHS[i] > 100 ? 4 : 5), opset, rnd);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void haar1dKernelMatchesOrt() { blockTransform1dMatchesOrt(HaarTransform.ID, 11); }
+
+    @Test
+    void dctKernelMatchesOrt() { blockTransform1dMatchesOrt(DctTransform.ID, 15); }
+
+    @Test
+    void whtKernelMatchesOrt() { blockTransform1dMatchesOrt(WhtTransform.ID, 16); }
+
+    /** inverse(forward(X)) = X within 1e-5·max|x| (Y = Z, i.e. an identity weight), kernel and ORT, every family. */
+    @Test
+    void inverseUndoesForward() {
+        Random rnd = new Random(17);
+        for (String id : SequenceTransforms.ids()) {
+            boolean twoD = id.equals(Haar2dTransform.ID);
+            for (int levels : new int[] {0, 1, 3}) {
+                for (int sink : new int[] {0, 1, 2}) {
+                    SequenceTransform t = SequenceTransforms.of(id, levels, sink, twoD ? 5 : 0);
+                    for (int len : twoD ? new int[] {sink, sink + 5, sink + 35} : LENGTHS) {
+                        if (len == 0) continue;
+                        FloatTensor x = OrtHarness.random(rnd, OrtHarness.shapeOfRank(2 + len % 3, len, 4));
+                        float mx = OrtHarness.maxAbs(x);
+                        String what = t + " S=" + len;
+                        assertClose(x, t.inverse().reference(t.forward().reference(x), x), mx, what + " kernel");
+                        for (int opset : new int[] {11, 21}) {
+                            FloatTensor z = OrtHarness.run(t.forward(), opset, x);
+                            assertClose(x, OrtHarness.run(t.inverse(), opset, z, x), mx, what + " ORT@" + opset);
+                        }
                     }
                 }
             }
@@ -100,7 +134,9 @@ class SequenceTransformsTest {
         for (int opset : new int[] {11, 13}) {
             for (int[] ls : new int[][] {{1, 5}, {2, 9}, {2, 8}}) {
                 for (int len : new int[] {1, 4, 5, 8, 9, 10, 33}) {
-                    check(SequenceLayout.haar1d(ls[0], ls[1]), OrtHarness.shapeOfRank(2 + len % 3, len, 3), opset, rnd);
+                    for (String id : new String[] {HaarTransform.ID, DctTransform.ID, WhtTransform.ID}) {
+                        check(SequenceTransforms.of(id, ls[0], ls[1]).layout(), OrtHarness.shapeOfRank(2 + len % 3, len, 3), opset, rnd);
+                    }
                 }
             }
         }
@@ -118,7 +154,8 @@ class SequenceTransformsTest {
 
     @Test
     void bodiesUseOnlyExpectedStandardOps() {
-        SequenceLayout[] layouts = {SequenceLayout.haar1d(3, 1), SequenceLayout.haar2d(3, 1, 14)};
+        SequenceLayout[] layouts = {SequenceLayout.haar1d(3, 1), SequenceLayout.haar2d(3, 1, 14),
+                SequenceTransforms.of("dct", 3, 1).layout(), SequenceTransforms.of("wht", 3, 0).layout()};
         for (SequenceLayout l : layouts) {
             for (StampOp op : new StampOp[] {SequenceTransforms.forward(l), SequenceTransforms.inverse(l)}) {
                 OnnxMl.FunctionProto f = op.function(11);
@@ -142,7 +179,14 @@ class SequenceTransformsTest {
         assertEquals("HaarSequenceInverse_l3_s1", SequenceTransforms.inverse(SequenceLayout.haar1d(3, 1)).functionName());
         assertEquals("Haar2dSequence_l3_s1_h14", SequenceTransforms.forward(SequenceLayout.haar2d(3, 1, 14)).functionName());
         assertEquals("Haar2dSequenceInverse_l3_s1_h14", SequenceTransforms.inverse(SequenceLayout.haar2d(3, 1, 14)).functionName());
+        assertEquals("DctSequence_l3_s1", SequenceTransforms.forward(SequenceTransforms.of("dct", 3, 1).layout()).functionName());
+        assertEquals("DctSequenceInverse_l3_s1", SequenceTransforms.inverse(SequenceTransforms.of("dct", 3, 1).layout()).functionName());
+        assertEquals("WhtSequence_l2_s0", SequenceTransforms.forward(SequenceTransforms.of("wht", 2, 0).layout()).functionName());
+        assertEquals("WhtSequenceInverse_l2_s0", SequenceTransforms.inverse(SequenceTransforms.of("wht", 2, 0).layout()).functionName());
+        assertEquals("DctSequence levels=3 sink_tokens=1", SequenceTransforms.of("dct", 3, 1).forward().function(13).getDocString());
         assertThrows(IllegalArgumentException.class,
                 () -> SequenceTransforms.forward(SequenceLayout.haar1d(3, 1).identityOf()));
+        assertThrows(IllegalArgumentException.class,
+                () -> SequenceTransforms.inverse(SequenceTransforms.of("dct", 3, 1).layout().identityOf()));
     }
 }

@@ -38,14 +38,53 @@ class TokenPrecisionTest {
         }
     }
 
-    @Test
-    void haar1dKernelMatchesOrt() {
+    /** Band and hi-tokens K modes of a 1D transform's layout, kernel vs ORT. */
+    private static void oneDimensionalMatchesOrt(String id) {
         int[] raw = {1, 2, 7, 8, 9, 33, 256};
         for (int levels : new int[] {0, 1, 3}) {
             for (int sink : new int[] {0, 1, 2}) {
-                SequenceLayout layout = SequenceLayout.haar1d(levels, sink);
+                SequenceLayout layout = SequenceTransforms.of(id, levels, sink).layout();
                 List<Integer> lengths = transformedLengths(layout, raw);
                 for (int k : new int[] {0, 3, 16, 64}) checkAgainstOrt(new TokenPrecision(layout, 8, 4, k), lengths, 2 + (levels + sink) % 3);
+            }
+        }
+    }
+
+    @Test
+    void haar1dKernelMatchesOrt() { oneDimensionalMatchesOrt(HaarTransform.ID); }
+
+    @Test
+    void dctKernelMatchesOrt() { oneDimensionalMatchesOrt(DctTransform.ID); }
+
+    @Test
+    void whtKernelMatchesOrt() { oneDimensionalMatchesOrt(WhtTransform.ID); }
+
+    @Test
+    void frequencyTransformsRankTokensFrequencyMajor() {
+        // DCT / WHT: K = sink + j·nb high tokens are exactly the sink and in-block coefficients c < j
+        for (String id : new String[] {DctTransform.ID, WhtTransform.ID}) {
+            SequenceLayout l = SequenceTransforms.of(id, 3, 1).layout();
+            BlockGeometry g = BlockGeometry.of(l, 1 + 40); // 5 blocks of 8
+            int t = g.transformedLength();
+            for (int j = 0; j <= 8; j++) {
+                boolean[] hi = new TokenPrecision(l, 8, 4, 1 + j * g.blocks()).hiMask(t);
+                for (int r = 0; r < t; r++) assertEquals(r == 0 || (r - 1) % 8 < j, hi[r], id + " j=" + j + " token " + r);
+            }
+            // K between two frequencies: the first blocks' coefficient j come first, block by block
+            boolean[] hi = new TokenPrecision(l, 8, 4, 1 + 5 + 2).hiMask(t);
+            for (int r = 1; r < t; r++) assertEquals((r - 1) % 8 == 0 || r == 1 + 1 || r == 1 + 8 + 1, hi[r], id + " token " + r);
+        }
+    }
+
+    @Test
+    void frequencyTransformsShareTheIdentityBaselineOfTheirGeometry() {
+        // the baseline depends only on the geometry: the same function as Haar's, byte for byte
+        for (String id : new String[] {DctTransform.ID, WhtTransform.ID}) {
+            for (int k : new int[] {0, 10}) {
+                TokenPrecision base = new TokenPrecision(SequenceTransforms.of(id, 3, 1).layout().identityOf(), 8, 4, k);
+                TokenPrecision haarBase = new TokenPrecision(SequenceLayout.haar1d(3, 1).identityOf(), 8, 4, k);
+                assertEquals(haarBase.functionName(), base.functionName());
+                assertEquals(haarBase.function(13), base.function(13));
             }
         }
     }
@@ -102,7 +141,8 @@ class TokenPrecisionTest {
 
     @Test
     void kModeGivesMinOfKAndT() {
-        for (SequenceLayout l : new SequenceLayout[] {SequenceLayout.haar1d(3, 1), SequenceLayout.haar2d(2, 1, 5)}) {
+        for (SequenceLayout l : new SequenceLayout[] {SequenceLayout.haar1d(3, 1), SequenceLayout.haar2d(2, 1, 5),
+                SequenceTransforms.of("dct", 3, 1).layout(), SequenceTransforms.of("wht", 2, 0).layout()}) {
             for (int s : new int[] {1, 11, 36, 101}) {
                 if (l.is2d() && (s - 1) % 5 != 0) continue;
                 int t = BlockGeometry.of(l, s).transformedLength();
@@ -124,6 +164,10 @@ class TokenPrecisionTest {
         SequenceLayout l1 = SequenceLayout.haar1d(3, 1);
         int t1 = BlockGeometry.of(l1, 257).transformedLength();
         assertArrayEquals(new TokenPrecision(l1, 8, 4, 0).apply(t1).data(), new TokenPrecision(l1, 8, 4, 33).apply(t1).data());
+        for (String id : new String[] {DctTransform.ID, WhtTransform.ID}) {
+            SequenceLayout lf = SequenceTransforms.of(id, 3, 1).layout();
+            assertArrayEquals(new TokenPrecision(lf, 8, 4, 0).apply(t1).data(), new TokenPrecision(lf, 8, 4, 33).apply(t1).data(), id);
+        }
     }
 
     @Test
@@ -131,6 +175,12 @@ class TokenPrecisionTest {
         assertEquals("TokenPrecision_haar1d_l3_s1_b8-4_band", new TokenPrecision(SequenceLayout.haar1d(3, 1), 8, 4, 0).functionName());
         assertEquals("TokenPrecision_haar2d_l3_s1_h14_b8-4_k64", new TokenPrecision(SequenceLayout.haar2d(3, 1, 14), 8, 4, 64).functionName());
         assertTrue(new TokenPrecision(SequenceLayout.haar1d(3, 1).identityOf(), 8, 4, 0).functionName().startsWith("TokenPrecision_identity_"));
+        TokenPrecision dct = new TokenPrecision(SequenceTransforms.of("dct", 3, 1).layout(), 8, 4, 0);
+        assertEquals("TokenPrecision_dct_l3_s1_b8-4_band", dct.functionName());
+        assertEquals("layout=DCT levels=3 sink_tokens=1 bits=8/4 hi_tokens=band", dct.describe());
+        assertEquals("TokenPrecision_wht_l2_s0_b8-4_k16", new TokenPrecision(SequenceTransforms.of("wht", 2, 0).layout(), 8, 4, 16).functionName());
+        assertEquals("TokenPrecision_wht_l3_s1_b8_e88544444",
+                TokenPrecision.withTable(SequenceTransforms.of("wht", 3, 1).layout(), 8, new int[] {8, 8, 5, 4, 4, 4, 4, 4}).functionName());
     }
 
     // ------------------------------------------------------------------ bit table (energy allocation)
@@ -155,7 +205,9 @@ class TokenPrecisionTest {
         for (int[] table : tables1d) {
             int levels = Integer.numberOfTrailingZeros(table.length);
             for (int sink : new int[] {0, 1, 3}) {
-                checkTableAgainstOrt(TokenPrecision.withTable(SequenceLayout.haar1d(levels, sink), 8, table), lengths, 2 + sink % 3);
+                for (String id : new String[] {HaarTransform.ID, DctTransform.ID, WhtTransform.ID}) {
+                    checkTableAgainstOrt(TokenPrecision.withTable(SequenceTransforms.of(id, levels, sink).layout(), 8, table), lengths, 2 + sink % 3);
+                }
             }
         }
         // 2D: B2 = 4^L entries, 16 at L = 2 (digits tag) and 64 at L = 3 (hash tag)

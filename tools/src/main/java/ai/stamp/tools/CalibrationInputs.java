@@ -4,10 +4,12 @@ import ai.onnx.proto.OnnxMl;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
+import ai.stamp.compiler.StampCompiler;
 import ai.stamp.compiler.StampConfig;
 import ai.stamp.compiler.StampException;
 import ai.stamp.compiler.calibration.CalibrationStats;
 import ai.stamp.compiler.calibration.Calibrator;
+import ai.stamp.compiler.io.ExternalWeights;
 import ai.stamp.compiler.io.LoadedModel;
 import java.io.IOException;
 import java.io.InputStream;
@@ -56,9 +58,18 @@ public final class CalibrationInputs {
      * (may be null) receives one line per sample and a summary.
      */
     public static CalibrationStats collect(LoadedModel model, StampConfig config, Source source, Consumer<String> progress) {
+        return collect(StampCompiler.prepare(model.proto(), config, ExternalWeights.NONE), model, config, source, progress);
+    }
+
+    /**
+     * As above for a compilation of {@code model} already prepared: its matches name the tensors, and its model (after
+     * any {@code --dequantize-weights}) is what runs.
+     */
+    public static CalibrationStats collect(StampCompiler.Compilation compilation, LoadedModel model, StampConfig config, Source source,
+                                           Consumer<String> progress) {
         long t0 = System.nanoTime();
         List<ModelInputs.Sample> samples = load(model, source);
-        CalibrationStats stats = Calibrator.collect(model.proto(), model.directory(), tensors(samples),
+        CalibrationStats stats = Calibrator.collect(compilation.model(), model.directory(), compilation.calibrationTensors(), tensors(samples),
                 Calibrator.Options.of(config), progress);
         if (progress != null) {
             progress.accept(String.format("calibration: %d tensor(s) from %d sample(s)%s in %.1f s", stats.byTensor().size(),

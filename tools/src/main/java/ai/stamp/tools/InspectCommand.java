@@ -3,7 +3,6 @@ package ai.stamp.tools;
 import ai.onnx.proto.OnnxMl;
 import ai.stamp.compiler.StampConfig;
 import ai.stamp.compiler.StampReport;
-import ai.stamp.compiler.StampResult;
 import ai.stamp.compiler.io.LoadedModel;
 import ai.stamp.compiler.io.ModelFile;
 import java.io.PrintWriter;
@@ -25,7 +24,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "inspect", mixinStandardHelpOptions = true, sortOptions = false,
         header = "Lists every MatMul/Gemm and whether rewrite would rewrite it, and if not, why.",
         description = {"Lists every MatMul/Gemm of IN.onnx and whether 'rewrite' with the same options would rewrite it,",
-            "and if not, why. Runs the compiler in memory; writes no model."})
+            "and if not, why. Matches and plans exactly as rewrite does; emits and writes no model."})
 final class InspectCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -48,14 +47,15 @@ final class InspectCommand implements Callable<Integer> {
         CalibrationInputs.Source calib = calibration.toSource();
         LoadedModel model = ModelFile.read(in);
         PrintWriter err = spec.commandLine().getErr();
-        StampResult result = RewriteJob.compile(model, config, calib, quiet ? null : line -> {
+        // the same match and plan as rewrite (external weights included), without emission
+        StampReport planned = RewriteJob.plan(model, config, calib, quiet ? null : line -> {
             err.println(line);
             err.flush();
-        });
-        if (report != null) RewriteJob.writeText(report, result.report().toJson());
+        }, null).report();
+        if (report != null) RewriteJob.writeText(report, planned.toJson());
         PrintWriter o = spec.commandLine().getOut();
-        for (String line : lines(model.proto(), result.report())) o.println(line);
-        o.println(RewriteJob.summary(result.report()));
+        for (String line : lines(model.proto(), planned)) o.println(line);
+        o.println(RewriteJob.summary(planned));
         o.println("config: " + config);
         o.flush();
         return 0;

@@ -1,7 +1,7 @@
 package ai.stamp.tools;
 
 import ai.stamp.compiler.StampConfig;
-import ai.stamp.compiler.StampResult;
+import ai.stamp.compiler.StampReport;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -58,12 +58,12 @@ final class RewriteCommand implements Callable<Integer> {
             err.flush();
         };
         RewriteJob.Outcome outcome = RewriteJob.run(in, out, config, report, calib, quiet ? null : toErr, mode, toErr);
-        StampResult result = outcome.result();
+        StampReport result = outcome.report();
         if (dryRun) {
             if (!quiet) {
                 PrintWriter o = spec.commandLine().getOut();
-                for (String line : InspectCommand.lines(outcome.input().proto(), result.report())) o.println(line);
-                o.println(RewriteJob.summary(result.report()));
+                for (String line : InspectCommand.lines(outcome.input().proto(), result)) o.println(line);
+                o.println(RewriteJob.summary(result));
                 o.println("config: " + config);
                 o.println("dry run: " + out + " not written" + (report != null ? "; wrote report " + report : ""));
                 o.flush();
@@ -72,7 +72,7 @@ final class RewriteCommand implements Callable<Integer> {
         }
         if (!quiet) {
             PrintWriter o = spec.commandLine().getOut();
-            o.println("stamp-onnx: " + RewriteJob.summary(result.report()));
+            o.println("stamp-onnx: " + RewriteJob.summary(result));
             o.println("  config: " + config);
             o.println("  wrote " + out + (report != null ? " and report " + report : ""));
             o.flush();

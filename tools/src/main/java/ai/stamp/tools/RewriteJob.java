@@ -1,5 +1,6 @@
 package ai.stamp.tools;
 
+import ai.stamp.compiler.CompilePlan;
 import ai.stamp.compiler.StampCompiler;
 import ai.stamp.compiler.StampConfig;
 import ai.stamp.compiler.StampException;
@@ -13,6 +14,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
@@ -35,8 +37,11 @@ public final class RewriteJob {
         return run(in, out, config, report, calib, progress, Mode.WRITE, null).result();
     }
 
-    /** The model as read and what the compiler made of it. */
-    public record Outcome(LoadedModel input, StampResult result) {}
+    /**
+     * The model as read and what the compiler made of it: {@code report} always; {@code result} is null for a dry
+     * run (the plan was not emitted).
+     */
+    public record Outcome(LoadedModel input, StampReport report, StampResult result) {}
 
     /** What {@link #run} does with the result. */
     public enum Mode {
@@ -44,7 +49,7 @@ public final class RewriteJob {
         WRITE,
         /** write OUT; no layer rewritten is a NOTHING_TO_REWRITE error and nothing is written (the CLI default). */
         WRITE_IF_CHANGED,
-        /** check everything (OUT writable included) but write no model ({@code --dry-run}); the report is still written. */
+        /** plan only: check everything (OUT writable included) but emit and write no model ({@code --dry-run}); the report is still written. */
         DRY_RUN
     }
 
@@ -62,52 +67,54 @@ public final class RewriteJob {
         }
         checkOutputLocation(out);
         LoadedModel model = ModelFile.read(in);
-        StampResult result = compile(model, config, calib, progress, out.toAbsolutePath().getParent());
+        CompilePlan plan = plan(model, config, calib, progress, out.toAbsolutePath().getParent());
+        StampReport planned = plan.report();
+        boolean noop = planned.rewritten().isEmpty();
+        if (noop && mode == Mode.WRITE_IF_CHANGED) {
+            if (report != null) writeText(report, planned.toJson());
+            throw new StampException(StampException.Kind.NOTHING_TO_REWRITE, "no linear layer of " + in + " qualifies ("
+                    + summary(planned) + "); " + out + " was not written: pass --allow-noop to write the model unchanged, "
+                    + "or see 'stamp-onnx inspect' for every layer");
+        }
+        if (mode == Mode.DRY_RUN) {
+            if (report != null) writeText(report, planned.toJson());
+            return new Outcome(model, planned, null);
+        }
+        StampResult result = plan.emit();
         try {
-            return finish(in, out, report, mode, warn, model, result);
+            if (report != null) writeText(report, result.report().toJson());
+            if (noop) {
+                ModelFile.write(model.proto(), model.directory(), out);
+                if (warn != null) warn.accept("stamp-onnx: warning: no linear layer of " + in + " was rewritten; wrote it unchanged to " + out + " (--allow-noop)");
+            } else {
+                ModelFile.write(result, model.directory(), out);
+            }
+            return new Outcome(model, result.report(), result);
         } finally {
             result.deleteScratch();
         }
     }
 
-    private static Outcome finish(Path in, Path out, Path report, Mode mode, Consumer<String> warn, LoadedModel model, StampResult result) {
-        if (report != null) writeText(report, result.report().toJson());
-        boolean noop = result.report().rewritten().isEmpty();
-        if (noop && mode == Mode.WRITE_IF_CHANGED) {
-            throw new StampException(StampException.Kind.NOTHING_TO_REWRITE, "no linear layer of " + in + " qualifies ("
-                    + summary(result.report()) + "); " + out + " was not written: pass --allow-noop to write the model unchanged, "
-                    + "or see 'stamp-onnx inspect' for every layer");
-        }
-        if (mode == Mode.DRY_RUN) return new Outcome(model, result);
-        if (noop) {
-            ModelFile.write(model.proto(), model.directory(), out);
-            if (warn != null) warn.accept("stamp-onnx: warning: no linear layer of " + in + " was rewritten; wrote it unchanged to " + out + " (--allow-noop)");
-        } else {
-            ModelFile.write(result, model.directory(), out);
-        }
-        return new Outcome(model, result);
-    }
-
     /**
-     * Compiles {@code model}: with calibration statistics from {@code calib} when it is given, else without (and a
-     * config that needs calibration fails with the compiler's message).
+     * Matches, calibrates (on {@code calib} when it is given, else not: a config that needs calibration then fails with
+     * the compiler's message) and plans {@code model}, emitting nothing. External-data weights are read from the
+     * model's folder; when the plan is emitted their quantized values go to a scratch data file in
+     * {@code scratchDirectory} (java.io.tmpdir when null) until the result is written or
+     * {@link StampResult#deleteScratch()} is called.
      */
-    public static StampResult compile(LoadedModel model, StampConfig config, CalibrationInputs.Source calib, Consumer<String> progress) {
-        CalibrationStats stats = calib == null ? CalibrationStats.NONE : CalibrationInputs.collect(model, config, calib, progress);
-        return StampCompiler.compile(model.proto(), config, stats);
-    }
-
-    /**
-     * As above, with external-data weights quantized too (read from the model's folder; their quantized values go to a
-     * scratch data file in {@code scratchDirectory}, or java.io.tmpdir when null, until the result is written or
-     * {@link StampResult#deleteScratch()} is called).
-     */
-    public static StampResult compile(LoadedModel model, StampConfig config, CalibrationInputs.Source calib, Consumer<String> progress,
-                                      Path scratchDirectory) {
-        CalibrationStats stats = calib == null ? CalibrationStats.NONE : CalibrationInputs.collect(model, config, calib, progress);
+    public static CompilePlan plan(LoadedModel model, StampConfig config, CalibrationInputs.Source calib, Consumer<String> progress,
+                                   Path scratchDirectory) {
         ExternalWeights external = scratchDirectory == null ? ExternalWeights.of(model.directory())
                 : ExternalWeights.of(model.directory(), scratchDirectory);
-        return StampCompiler.compile(model.proto(), config, stats, external);
+        StampCompiler.Compilation compilation = StampCompiler.prepare(model.proto(), config, external);
+        CalibrationStats stats = calib == null ? CalibrationStats.NONE
+                : CalibrationInputs.collect(compilation, model, config, calib, progress);
+        return compilation.plan(stats);
+    }
+
+    /** {@link #plan} and emit, scratch data in java.io.tmpdir. */
+    public static StampResult compile(LoadedModel model, StampConfig config, CalibrationInputs.Source calib, Consumer<String> progress) {
+        return plan(model, config, calib, progress, null).emit();
     }
 
     /** Fails early (before any work) when OUT's folder does not exist, is a file, or is not writable. */
@@ -153,27 +160,29 @@ public final class RewriteJob {
         }
     }
 
-    /** A skip reason with quoted tensor/node names elided, so that reasons of the same kind group together. */
-    static String genericReason(String reason) {
-        return reason == null ? "(no reason given)" : reason.replaceAll("'[^']*'", "'…'");
-    }
-
-    /** "36 MatMul rewritten; 12 skipped (12 × reason)". */
+    /** "36 linear layer(s) rewritten (36 MatMul), 12 MatMul/Gemm skipped: 12 × runtime-operand (second operand '…' is ...)". */
     public static String summary(StampReport report) {
         Map<String, Long> rewritten = report.rewritten().stream()
                 .collect(Collectors.groupingBy(StampReport.Layer::opType, LinkedHashMap::new, Collectors.counting()));
-        Map<String, Long> reasons = report.skipped().stream()
-                .collect(Collectors.groupingBy(s -> genericReason(s.reason()), LinkedHashMap::new, Collectors.counting()));
+        Map<String, List<StampReport.Skipped>> byCode = report.skipped().stream()
+                .collect(Collectors.groupingBy(StampReport.Skipped::code, LinkedHashMap::new, Collectors.toList()));
         StringBuilder sb = new StringBuilder();
         sb.append(report.rewritten().size()).append(" linear layer(s) rewritten");
         if (!rewritten.isEmpty()) {
             sb.append(" (").append(rewritten.entrySet().stream().map(e -> e.getValue() + " " + e.getKey()).collect(Collectors.joining(", "))).append(')');
         }
         sb.append(", ").append(report.skipped().size()).append(" MatMul/Gemm skipped");
-        if (!reasons.isEmpty()) {
-            sb.append(": ").append(reasons.entrySet().stream().limit(4).map(e -> e.getValue() + " × " + e.getKey()).collect(Collectors.joining("; ")));
-            if (reasons.size() > 4) sb.append("; …");
+        if (!byCode.isEmpty()) {
+            sb.append(": ").append(byCode.entrySet().stream().limit(4)
+                    .map(e -> e.getValue().size() + " × " + e.getKey() + " (" + withoutNames(e.getValue().get(0).reason()) + ")")
+                    .collect(Collectors.joining("; ")));
+            if (byCode.size() > 4) sb.append("; …");
         }
         return sb.toString();
+    }
+
+    /** A reason with its quoted tensor and node names elided, as an example of its group. */
+    private static String withoutNames(String reason) {
+        return reason.replaceAll("'[^']*'", "'…'");
     }
 }

@@ -17,7 +17,7 @@ public final class StampOptions {
 
     @Option(names = "--transform", paramLabel = "KIND", defaultValue = "haar",
             description = "Sequence transform: haar (1D Haar DWT along the tokens), haar2d (2D Haar on a token grid, see --grid), "
-                    + "identity (none). Default: ${DEFAULT-VALUE}.")
+                    + "dct (orthonormal block DCT-II), wht (Walsh-Hadamard in sequency order), identity (none). Default: ${DEFAULT-VALUE}.")
     String transform;
 
     @Option(names = "--levels", paramLabel = "N", defaultValue = "3",
@@ -96,7 +96,7 @@ public final class StampOptions {
     public StampConfig toConfig() {
         StampConfig.Builder b = StampConfig.builder()
                 .mode(parseEnum(StampConfig.Mode.class, "--mode", mode))
-                .transform(parseEnum(StampConfig.TransformKind.class, "--transform", transform))
+                .transform(transform)
                 .levels(levels).sinkTokens(sinkTokens).hiTokens(hiTokens).hiBits(hiBits).loBits(loBits)
                 .weights(parseEnum(StampConfig.WeightQuant.class, "--weights", weights)).weightBlock(weightBlock)
                 .rotation(parseEnum(StampConfig.Rotation.class, "--rotate", rotate))

@@ -12,7 +12,7 @@ import java.util.Optional;
  * @param tokens            number of token rows reduced
  * @param channelAbsMax     max |X[:, d]| per feature d (SmoothQuant)
  * @param gram              X^T X summed over all token rows, row-major [D, D] in double (GPTQ); null when not collected
- * @param coefficientEnergy for each candidate Haar level count L (1D), the mean energy ||(L X)_t||² of each in-block
+ * @param coefficientEnergy for each candidate level count L of the calibrated 1D transform, the mean energy ||(L X)_t||² of each in-block
  *                          coefficient index c in 0..2^L-1 (sink tokens excluded), averaged over blocks and samples
  * @param sinkEnergy        mean energy ||X_t||² of the sink tokens (0 when there are none)
  */

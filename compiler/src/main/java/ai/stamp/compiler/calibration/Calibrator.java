@@ -7,11 +7,14 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
+import ai.stamp.compiler.StampCompiler;
 import ai.stamp.compiler.StampConfig;
 import ai.stamp.compiler.StampException;
-import ai.stamp.compiler.ir.Graph;
-import ai.stamp.compiler.passes.linear.LinearLayerMatcher;
-import ai.stamp.compiler.passes.linear.MatchResult;
+import ai.stamp.compiler.ir.Tensors;
+import ai.stamp.compiler.passes.linear.LayerMatches;
+import ai.stamp.ops.HaarTransform;
+import ai.stamp.ops.SequenceTransform;
+import ai.stamp.ops.SequenceTransforms;
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
@@ -32,9 +35,10 @@ import java.util.regex.Pattern;
  * Collects {@link CalibrationStats} of a model by running the ORIGINAL model in ONNX Runtime (CPU) on calibration
  * samples and reducing every linear-layer input tensor on the fly (STAMP.md sections 5-7).
  *
- * <p><b>Which tensors.</b> The activation X of every MatMul/Gemm that {@link LinearLayerMatcher} accepts in the
- * <em>main graph</em> (with the config's {@code --exclude}). Linear layers inside subgraphs (If/Loop/Scan bodies)
- * are skipped: their inputs cannot be exposed as graph outputs, so they get no statistics. Each tensor is added as
+ * <p><b>Which tensors.</b> The caller names them: the inputs of the main graph's linear layers as the compiler
+ * matched them ({@code StampCompiler.Compilation#calibrationTensors()}, from {@link LayerMatches}), so calibration
+ * never matches on its own. Linear layers inside subgraphs (If/Loop/Scan bodies) get no statistics: their inputs
+ * cannot be exposed as graph outputs. Each tensor is added as
  * an extra graph output (elem type FLOAT, no shape) to an in-memory copy of the model; the model file is never
  * touched. A tensor that is itself a graph input is read from the sample's feed. Tensors whose declared element
  * type is not FLOAT are skipped (reported through {@code progress}).
@@ -46,8 +50,9 @@ import java.util.regex.Pattern;
  *       {@link Options#gram()} (D² memory, tokens·D²/2 time);</li>
  *   <li>{@code coefficientEnergy[L]} for L = 1..{@link #MAX_LEVELS} with 2^L ≤ S − sink: the first
  *       {@code sinkTokens} tokens are dropped, the rest zero-padded to a multiple of 2^L and cut into blocks of 2^L
- *       tokens; coefficient c of a block is {@link ai.stamp.ops.HaarBasis#haar1d} of the block (per feature), the
- *       block layout the runtime ops use; entry c is the mean of Σ_d z_c,d² over all blocks of all sequences and
+ *       tokens; coefficient c of a block is the configured 1D {@link SequenceTransform}'s
+ *       {@link SequenceTransform#forwardBlockColumns} of the block (per feature), the block layout the runtime ops
+ *       use; entry c is the mean of Σ_d z_c,d² over all blocks of all sequences and
  *       samples;</li>
  *   <li>{@code sinkEnergy} = mean ‖x_t‖² over the sink tokens.</li>
  * </ul>
@@ -55,7 +60,7 @@ import java.util.regex.Pattern;
  * samples are never kept.
  */
 public final class Calibrator {
-    /** Largest Haar level count whose coefficient energies are collected. */
+    /** Largest level count whose coefficient energies are collected. */
     public static final int MAX_LEVELS = 5;
     /** ORT session config key that points ORT at the folder holding a model's external data files. */
     public static final String EXTERNAL_FOLDER_KEY = "session.model_external_initializers_file_folder_path";
@@ -68,30 +73,25 @@ public final class Calibrator {
      * @param sinkTokens leading tokens of each sequence excluded from the coefficient energies (their energy goes to
      *                   sinkEnergy)
      * @param gram       whether to accumulate X^T X (needed by GPTQ)
-     * @param exclude    the {@code --exclude} pattern of the config: excluded layers get no statistics
+     * @param transform  the 1D sequence transform whose coefficient energies are collected (an id of
+     *                   {@link SequenceTransforms}; energy allocation plans with the same one)
      */
-    public record Options(int sinkTokens, boolean gram, Optional<Pattern> exclude) {
+    public record Options(int sinkTokens, boolean gram, String transform) {
         public Options {
             if (sinkTokens < 0) throw new IllegalArgumentException("sinkTokens must be >= 0, got " + sinkTokens);
-            exclude = exclude == null ? Optional.empty() : exclude;
+            if (!SequenceTransforms.isKnown(transform) || SequenceTransforms.isGrid(transform)) {
+                throw new IllegalArgumentException("coefficient energies need a 1D sequence transform, got '" + transform + "'");
+            }
         }
 
-        /** What {@code config} needs: its sink tokens and exclude pattern, the gram only for GPTQ weights. */
+        /**
+         * What {@code config} needs: its sink tokens, the gram only for GPTQ weights, the energies of its transform
+         * (of the 1D Haar when it has none, or a 2D one, which energy allocation does not support).
+         */
         public static Options of(StampConfig config) {
-            return new Options(config.sinkTokens(), config.weights().isGptq(), config.exclude());
+            String t = config.sequence().identity() || config.sequence().onGrid() ? HaarTransform.ID : config.transform();
+            return new Options(config.sinkTokens(), config.weights().isGptq(), t);
         }
-    }
-
-    /** The linear-layer input tensors of the main graph, in graph order, each once. */
-    public static List<String> linearInputs(OnnxMl.ModelProto model, Optional<Pattern> exclude) {
-        Graph graph = new Graph(model.getGraph());
-        LinearLayerMatcher matcher = new LinearLayerMatcher(exclude);
-        Set<String> out = new LinkedHashSet<>();
-        for (OnnxMl.NodeProto n : model.getGraph().getNodeList()) {
-            if (!LinearLayerMatcher.isCandidate(n)) continue;
-            if (matcher.match(graph, n) instanceof MatchResult.Match m) out.add(m.layer().activation());
-        }
-        return new ArrayList<>(out);
     }
 
     /**
@@ -100,6 +100,7 @@ public final class Calibrator {
      * @param original       the original (not rewritten) model
      * @param modelDirectory the folder of the model file, where its external data lives (may be null when the model
      *                       has none)
+     * @param tensors        the linear-layer inputs to reduce (main-graph tensors)
      * @param samples        the feeds, one map per run, by graph input name; inputs the model does not declare are
      *                       ignored. The calibrator CLOSES each sample's tensors once it has run it, so the iterable
      *                       may create them lazily.
@@ -109,7 +110,7 @@ public final class Calibrator {
      * @throws StampException RUNTIME_FAILURE when ORT cannot load or run the model, BAD_OPTION when there are no
      *                        samples or a tensor changes its feature size between samples
      */
-    public static CalibrationStats collect(OnnxMl.ModelProto original, Path modelDirectory,
+    public static CalibrationStats collect(OnnxMl.ModelProto original, Path modelDirectory, List<String> tensors,
                                            Iterable<Map<String, OnnxTensor>> samples, Options opts, Consumer<String> progress) {
         Consumer<String> log = progress == null ? s -> {} : progress;
         OnnxMl.GraphProto g = original.getGraph();
@@ -121,7 +122,7 @@ public final class Calibrator {
         for (OnnxMl.ValueInfoProto v : g.getOutputList()) putType(declared, v);
 
         Map<String, Accumulator> acc = new LinkedHashMap<>();
-        for (String t : linearInputs(original, opts.exclude())) {
+        for (String t : tensors) {
             Integer type = declared.get(t);
             if (type != null && type != OnnxMl.TensorProto.DataType.FLOAT_VALUE) {
                 log.accept("calibration: skipping " + t + " (element type " + OnnxMl.TensorProto.DataType.forNumber(type) + ", not float)");
@@ -181,7 +182,7 @@ public final class Calibrator {
             if (a.tokens > 0) out.put(a.tensor, a.finish());
             else log.accept("calibration: no values seen for " + a.tensor);
         }
-        return new CalibrationStats(out, count, opts.sinkTokens());
+        return new CalibrationStats(out, count, opts.sinkTokens(), opts.transform());
     }
 
     private static void putType(Map<String, Integer> types, OnnxMl.ValueInfoProto v) {
@@ -223,10 +224,10 @@ public final class Calibrator {
 
     /** Running reduction of one tensor. */
     static final class Accumulator {
-        private static final double INV_SQRT2 = 1.0 / Math.sqrt(2.0);
         final String tensor;
         private final int sink;
         private final boolean wantGram;
+        private final String transform;
         private int d = -1;
         long tokens;
         private float[] absMax;
@@ -240,6 +241,7 @@ public final class Calibrator {
             this.tensor = tensor;
             this.sink = opts.sinkTokens();
             this.wantGram = opts.gram();
+            this.transform = opts.transform();
         }
 
         /** Adds one tensor value of {@code shape} [..., S, D] (rank 1 counts as one token). */
@@ -308,47 +310,23 @@ public final class Calibrator {
                 int b = 1 << levels;
                 if (b > n) break;
                 if (energySum[levels] == null) energySum[levels] = new double[b];
+                SequenceTransform t = SequenceTransforms.of(transform, levels, 0);
                 double[] block = new double[b * d];
-                double[] tmp = new double[b * d];
+                double[] coefficients = new double[b * d];
                 for (int start = k; start < s; start += b) {
                     int rows = Math.min(b, s - start);
                     System.arraycopy(buf, start * d, block, 0, rows * d);
                     if (rows < b) java.util.Arrays.fill(block, rows * d, b * d, 0.0);
-                    haarRows(block, tmp, b, levels);
+                    t.forwardBlockColumns(block, d, coefficients);
                     double[] es = energySum[levels];
                     for (int c = 0; c < b; c++) {
                         double e = 0;
                         int off = c * d;
-                        for (int f = 0; f < d; f++) e += block[off + f] * block[off + f];
+                        for (int f = 0; f < d; f++) e += coefficients[off + f] * coefficients[off + f];
                         es[c] += e;
                     }
                     blocks[levels]++;
                 }
-            }
-        }
-
-        /**
-         * The L-level Haar of each feature column of a [b, d] block, in place, in standard order: the same
-         * operations in the same order as {@link ai.stamp.ops.HaarBasis#haar1d} on each column.
-         */
-        private void haarRows(double[] block, double[] tmp, int b, int levels) {
-            int n = b;
-            for (int j = 1; j <= levels; j++) {
-                int half = n / 2;
-                for (int i = 0; i < half; i++) {
-                    int e = 2 * i * d;
-                    int o = (2 * i + 1) * d;
-                    int a = i * d;
-                    int dd = (half + i) * d;
-                    for (int f = 0; f < d; f++) {
-                        double ev = block[e + f];
-                        double ov = block[o + f];
-                        tmp[a + f] = (ev + ov) * INV_SQRT2;
-                        tmp[dd + f] = (ev - ov) * INV_SQRT2;
-                    }
-                }
-                System.arraycopy(tmp, 0, block, 0, n * d);
-                n = half;
             }
         }
 

@@ -2,6 +2,7 @@ package ai.stamp.compiler.io;
 
 import ai.stamp.compiler.StampException;
 import ai.stamp.compiler.StampResult;
+import ai.stamp.compiler.ir.Tensors;
 
 import ai.onnx.proto.OnnxMl;
 import ai.onnx.proto.OnnxMl.TensorProto;

@@ -1,6 +1,7 @@
 package ai.stamp.compiler.ir;
 
-import ai.stamp.compiler.rewrite.Rewriter;
+import ai.stamp.compiler.rewrite.ModelEditor;
+
 
 import ai.onnx.proto.OnnxMl;
 import ai.onnx.proto.OnnxMl.NodeProto;
@@ -15,7 +16,7 @@ import java.util.Set;
 /**
  * A read-only view over one GraphProto: who produces and who consumes each tensor, which tensors are
  * constants, what is known of their shapes, and the If/Loop/Scan bodies nested in it as child graphs
- * (which see this graph's tensors as their outer scope). Matchers read it; only the {@link Rewriter}
+ * (which see this graph's tensors as their outer scope). Matchers read it; only the {@link ai.stamp.compiler.rewrite.ModelEditor}
  * changes a model.
  */
 public final class Graph {
@@ -26,18 +27,23 @@ public final class Graph {
     private final OnnxMl.GraphProto proto;
     private final Graph parent;
     private final String path;
+    private final String scope;
     private final Map<String, NodeProto> producers = new HashMap<>();
     private final Map<String, List<NodeProto>> consumers = new HashMap<>();
     private final Map<String, OnnxMl.TensorProto> initializers = new HashMap<>();
     private final Map<String, OnnxMl.TypeProto> declaredTypes = new HashMap<>();
     private final Shapes shapes;
 
-    public Graph(OnnxMl.GraphProto proto) { this(proto, null, "main"); }
+    /** The scope key of a model's main graph. */
+    public static final String MAIN_SCOPE = "main";
 
-    private Graph(OnnxMl.GraphProto proto, Graph parent, String path) {
+    public Graph(OnnxMl.GraphProto proto) { this(proto, null, "main", MAIN_SCOPE); }
+
+    private Graph(OnnxMl.GraphProto proto, Graph parent, String path, String scope) {
         this.proto = proto;
         this.parent = parent;
         this.path = path;
+        this.scope = scope;
         for (OnnxMl.TensorProto t : proto.getInitializerList()) initializers.put(t.getName(), t);
         for (OnnxMl.ValueInfoProto v : proto.getInputList()) declaredTypes.put(v.getName(), v.getType());
         for (OnnxMl.ValueInfoProto v : proto.getValueInfoList()) declaredTypes.put(v.getName(), v.getType());
@@ -56,13 +62,27 @@ public final class Graph {
 
     /** The same graph (same parent scope and path) after a rewrite of its proto. */
     public Graph withProto(OnnxMl.GraphProto rewritten) {
-        return rewritten == proto ? this : new Graph(rewritten, parent, path);
+        return rewritten == proto ? this : new Graph(rewritten, parent, path, scope);
     }
 
     /** "main", or the path of a nested body such as "main/If_0.then_branch". */
     public String path() { return path; }
 
     public Optional<Graph> parent() { return Optional.ofNullable(parent); }
+
+    /**
+     * Where this graph sits in its model, by position (node index, attribute, list index), so it is unique even
+     * where node names repeat or are empty: "main", "main/3:then_branch", "main/3:body/0:else_branch".
+     */
+    public String scope() { return scope; }
+
+    /** The scope prefix of the bodies of node {@code index} of the graph at {@code scope}. */
+    public static String childScope(String scope, int index) { return scope + "/" + index; }
+
+    /** The scope of attribute {@code attr}'s body ({@code listIndex} -1 for a single graph attribute). */
+    public static String bodyScope(String nodeScope, String attr, int listIndex) {
+        return nodeScope + ":" + attr + (listIndex < 0 ? "" : "[" + listIndex + "]");
+    }
 
     public List<NodeProto> nodes() { return proto.getNodeList(); }
 
@@ -100,8 +120,9 @@ public final class Graph {
 
     private boolean constantRoot(String tensor, int depth) {
         if (depth > 16) return false;
-        // An initializer also listed as a graph input is a default a caller could override; the pass never
-        // changes weights, so treating it as the constant it is by default keeps the rewrite exact.
+        // An initializer also listed as a graph input is a default a caller may override at run time. It is still a
+        // constant operand here (the layer is a linear layer); whoever would bake its value into a new tensor must
+        // check isOverridable first.
         if (initializers.containsKey(tensor)) return true;
         NodeProto p = producers.get(tensor);
         if (p == null) return parent != null && !declaredTypes.containsKey(tensor) && parent.isConstant(tensor);
@@ -113,15 +134,31 @@ public final class Graph {
         return true;
     }
 
+    /**
+     * True when {@code tensor} is an initializer that is also a graph input of the graph that holds it: a default a
+     * caller may replace at run time (IR >= 4; below IR 4 every initializer had to be listed as an input, so there
+     * callers decide with {@code irVersion}).
+     */
+    public boolean isOverridable(String tensor) {
+        if (initializers.containsKey(tensor)) return proto.getInputList().stream().anyMatch(v -> v.getName().equals(tensor));
+        if (producers.containsKey(tensor) || declaredTypes.containsKey(tensor)) return false;
+        return parent != null && parent.isOverridable(tensor);
+    }
+
     public Shapes shapes() { return shapes; }
 
     /** Nested bodies of {@code node} (If branches, Loop/Scan bodies), each as a child graph. */
     public List<Graph> subgraphs(NodeProto node) {
+        int index = -1;
+        for (int i = 0; i < proto.getNodeCount(); i++) if (proto.getNode(i) == node) { index = i; break; }
+        if (index < 0) throw new IllegalArgumentException("node " + nameOf(node) + " is not a node of graph " + path);
+        String nodeScope = childScope(scope, index);
         List<Graph> out = new ArrayList<>();
         for (OnnxMl.AttributeProto a : node.getAttributeList()) {
-            if (a.hasG()) out.add(new Graph(a.getG(), this, path + "/" + nameOf(node) + "." + a.getName()));
+            if (a.hasG()) out.add(new Graph(a.getG(), this, path + "/" + nameOf(node) + "." + a.getName(), bodyScope(nodeScope, a.getName(), -1)));
             for (int i = 0; i < a.getGraphsCount(); i++) {
-                out.add(new Graph(a.getGraphs(i), this, path + "/" + nameOf(node) + "." + a.getName() + "[" + i + "]"));
+                out.add(new Graph(a.getGraphs(i), this, path + "/" + nameOf(node) + "." + a.getName() + "[" + i + "]",
+                        bodyScope(nodeScope, a.getName(), i)));
             }
         }
         return out;

@@ -1,9 +1,8 @@
 package ai.stamp.compiler.quant;
 
-import ai.stamp.compiler.StampConfig;
 import ai.stamp.compiler.calibration.ActivationStats;
 import ai.stamp.compiler.calibration.CalibrationStats;
-import ai.stamp.compiler.passes.linear.LinearLayer;
+import ai.stamp.compiler.config.ActivationPrecision;
 import ai.stamp.ops.QuantNumerics;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -52,8 +51,9 @@ public final class EnergyAllocator {
         this.avgBits = avgBits;
     }
 
-    public static EnergyAllocator of(StampConfig config) {
-        return new EnergyAllocator(config.hiBits(), config.loBits(), config.sinkTokens(), config.avgBits());
+    /** The allocator for a precision config and the transform's sink tokens. */
+    public static EnergyAllocator of(ActivationPrecision precision, int sinkTokens) {
+        return new EnergyAllocator(precision.hiBits(), precision.loBits(), sinkTokens, precision.avgBits());
     }
 
     /**
@@ -82,10 +82,9 @@ public final class EnergyAllocator {
         }
     }
 
-    /** The budgeting sequence length for a layer: its static length, else the calibration's, else 256. */
-    public static int sequenceLength(LinearLayer layer, ActivationStats stats, CalibrationStats calibration) {
-        long s = layer == null ? -1 : layer.sequenceLength();
-        if (s > 0) return Math.toIntExact(s);
+    /** The budgeting sequence length for a layer: its static length (-1: dynamic), else the calibration's, else 256. */
+    public static int sequenceLength(long staticLength, ActivationStats stats, CalibrationStats calibration) {
+        if (staticLength > 0) return Math.toIntExact(staticLength);
         return sequenceLength(stats, calibration);
     }
 

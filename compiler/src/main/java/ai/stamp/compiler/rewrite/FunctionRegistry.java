@@ -38,5 +38,5 @@ public final class FunctionRegistry {
     public Iterable<OnnxMl.FunctionProto> functions() { return functions.values(); }
 
     /** Function name → number of nodes calling it. */
-    public Map<String, Integer> uses() { return Map.copyOf(uses); }
+    public Map<String, Integer> uses() { return java.util.Collections.unmodifiableMap(new LinkedHashMap<>(uses)); }
 }

@@ -1,5 +1,8 @@
 package ai.stamp.compiler.calibration;
 
+import ai.stamp.compiler.config.LayerSelection;
+import ai.stamp.compiler.passes.linear.LayerMatches;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -60,7 +63,7 @@ class CalibratorTest {
     void statsOfTheGraphInputMatchADirectComputation() throws Exception {
         List<float[]> data = data();
         List<String> progress = new ArrayList<>();
-        CalibrationStats stats = Calibrator.collect(BLOCK, null, feeds(data), new Calibrator.Options(SINK, true, Optional.empty()), progress::add);
+        CalibrationStats stats = Calibrator.collect(BLOCK, null, inputsOf(BLOCK), feeds(data), new Calibrator.Options(SINK, true, "haar"), progress::add);
 
         assertEquals(3, stats.samples());
         assertEquals(SINK, stats.sinkTokens());
@@ -133,7 +136,7 @@ class CalibratorTest {
 
     @Test
     void gramIsAbsentWhenNotRequested() throws Exception {
-        CalibrationStats stats = Calibrator.collect(BLOCK, null, feeds(data().subList(0, 1)), new Calibrator.Options(SINK, false, Optional.empty()), null);
+        CalibrationStats stats = Calibrator.collect(BLOCK, null, inputsOf(BLOCK), feeds(data().subList(0, 1)), new Calibrator.Options(SINK, false, "haar"), null);
         assertEquals(1, stats.samples());
         for (ActivationStats a : stats.byTensor().values()) {
             assertNull(a.gram(), a.tensor());
@@ -142,11 +145,17 @@ class CalibratorTest {
         }
     }
 
+    /** What the compiler's matches name as calibration tensors. */
+    private static List<String> inputsOf(OnnxMl.ModelProto model) {
+        return LayerMatches.of(model, new LayerSelection(Optional.empty(), false)).mainGraphActivations();
+    }
+
     @Test
     void linearInputsOfTheEncoderBlock() {
-        List<String> inputs = Calibrator.linearInputs(BLOCK, Optional.empty());
+        List<String> inputs = inputsOf(BLOCK);
         assertEquals(4, inputs.size(), inputs.toString());
         assertEquals("x", inputs.get(0));
-        assertEquals(3, Calibrator.linearInputs(BLOCK, Optional.of(java.util.regex.Pattern.compile("^fc2$"))).size());
+        LayerSelection noFc2 = new LayerSelection(Optional.of(java.util.regex.Pattern.compile("^fc2$")), false);
+        assertEquals(3, LayerMatches.of(BLOCK, noFc2).mainGraphActivations().size());
     }
 }

@@ -1,80 +1,20 @@
 package ai.stamp.compiler.passes.linear;
 
-import ai.stamp.compiler.StampConfig;
-
-import ai.stamp.ops.SequenceLayout;
-import ai.stamp.ops.TokenPrecision;
-import java.util.Arrays;
-import java.util.Locale;
+import ai.stamp.compiler.StampReport;
 
 /**
- * What the rule will insert for one linear layer: the sequence layout of its quantized activation
- * (IDENTITY for the matched-bit baseline), the bit-widths and the high-precision token count.
- *
- * @param transformed     layout of the transform (for BASELINE: the transform whose band size is matched)
- * @param coefficientBits energy allocation: bits of each in-block coefficient index (null: the fixed
- *                        sink + band / --hi-tokens rule); its length is the block size of {@code transformed}
- *                        (2^L, L = the allocator's chosen levels), the sink tokens stay at hiBits
- * @param averageBits     energy allocation: the plan's average bits at the budgeting sequence length (for the
- *                        matched baseline: the energy plan's average its hiTokens were matched to); NaN otherwise
+ * Everything the linear-layer rule will do to one layer, decided before any node is emitted: the prepared input
+ * (shared with the other readers of the same activation), the weight, and the report line.
  */
-public record LayerPlan(LinearLayer layer, StampConfig.Mode mode, SequenceLayout transformed, int hiBits, int loBits,
-                        int hiTokens, String gridSource, int[] coefficientBits, double averageBits) {
+public record LayerPlan(LinearLayer layer, InputPlan input, WeightPlan weight) {
+    public TokenPlan tokens() { return input.tokens(); }
 
-    public LayerPlan {
-        if (coefficientBits != null) {
-            int b = transformed.blockSide();
-            int b2 = transformed.is2d() ? b * b : b;
-            if (coefficientBits.length != b2) {
-                throw new IllegalArgumentException("bit table of " + coefficientBits.length + " entries for levels=" + transformed.levels()
-                        + " (" + b2 + " tokens per block)");
-            }
-            if (mode == StampConfig.Mode.BASELINE) throw new IllegalArgumentException("a bit table needs the transformed layout, not the baseline");
-            coefficientBits = coefficientBits.clone();
-        }
-    }
-
-    /** A fixed-rule plan (no bit table). */
-    public LayerPlan(LinearLayer layer, StampConfig.Mode mode, SequenceLayout transformed, int hiBits, int loBits,
-                     int hiTokens, String gridSource, int[] coefficientBits) {
-        this(layer, mode, transformed, hiBits, loBits, hiTokens, gridSource, coefficientBits, Double.NaN);
-    }
-
-    @Override public int[] coefficientBits() { return coefficientBits == null ? null : coefficientBits.clone(); }
-
-    /** Whether the bits come from energy allocation (a per-coefficient table). */
-    public boolean energyAllocated() { return coefficientBits != null; }
-
-    public boolean transforms() { return mode != StampConfig.Mode.BASELINE; }
-
-    public boolean quantizes() { return mode != StampConfig.Mode.TRANSFORM_ONLY; }
-
-    /** The layout the quantizer sees. */
-    public SequenceLayout quantizedLayout() { return transforms() ? transformed : transformed.identityOf(); }
-
-    /** The op that gives each token of the quantized tensor its level count. */
-    public TokenPrecision tokenPrecision() {
-        if (coefficientBits != null) return TokenPrecision.withTable(quantizedLayout(), hiBits, coefficientBits);
-        return new TokenPrecision(quantizedLayout(), hiBits, loBits, hiTokens);
-    }
-
-    public String describeTransform() {
-        SequenceLayout l = transformed;
-        String kind = switch (l.transform()) {
-            case HAAR_1D -> "haar";
-            case HAAR_2D -> "haar2d";
-            case IDENTITY -> "identity";
-        };
-        return (transforms() ? kind : "identity (matched to " + kind + ")") + " levels=" + l.levels() + " sink=" + l.sinkTokens();
-    }
-
-    public String describeBits() {
-        if (!quantizes()) return "no quantization";
-        if (coefficientBits != null) {
-            return "A energy L=" + transformed.levels() + " bits=" + Arrays.toString(coefficientBits).replace(" ", "")
-                    + String.format(Locale.ROOT, " avg=%.2f", averageBits);
-        }
-        String fixed = "A" + hiBits + "/" + loBits + " hi-tokens=" + (hiTokens == 0 ? "sink+band" : Integer.toString(hiTokens));
-        return Double.isNaN(averageBits) ? fixed : fixed + String.format(Locale.ROOT, " (matched to energy avg=%.2f)", averageBits);
+    /** The report's line for this layer. */
+    public StampReport.Layer report() {
+        String features = input.features().detail();
+        String extra = features.isEmpty() || weight.detail().isEmpty() ? features + weight.detail() : features + "; " + weight.detail();
+        String bits = tokens().describeBits();
+        return new StampReport.Layer(layer.name(), layer.node().getOpType(), layer.graph().path(), layer.activation(), layer.output(),
+                layer.weightShape(), tokens().describeTransform(), tokens().gridSource(), extra.isEmpty() ? bits : bits + "; " + extra);
     }
 }

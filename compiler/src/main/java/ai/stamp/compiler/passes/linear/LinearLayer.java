@@ -17,7 +17,11 @@ public record LinearLayer(Graph graph, NodeProto node, String activation, String
 
     public String output() { return node.getOutput(0); }
 
-    public boolean isGemm() { return node.getOpType().equals("Gemm"); }
+    /** The weight's feature size D (rows of W as used). */
+    public int features() { return (int) (long) weightShape.get(0); }
+
+    /** The weight's output size N (columns of W as used). */
+    public int outputs() { return (int) (long) weightShape.get(1); }
 
     /** Static sequence length (axis -2 of X) or -1 when dynamic/unknown. */
     public long sequenceLength() {

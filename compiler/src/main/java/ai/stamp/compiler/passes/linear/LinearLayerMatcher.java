@@ -1,18 +1,20 @@
 package ai.stamp.compiler.passes.linear;
 
+import ai.stamp.compiler.config.LayerSelection;
 import ai.stamp.compiler.ir.Attrs;
 import ai.stamp.compiler.ir.Graph;
+import ai.stamp.compiler.rewrite.Match;
+import ai.stamp.compiler.rewrite.Refusal;
 
 import ai.onnx.proto.OnnxMl.NodeProto;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.regex.Pattern;
 
 /**
- * Finds linear layers (STAMP.md section 1): MatMul/Gemm with a constant second operand and an
- * activation of shape [..., S, D] with a real sequence axis. Never mutates; every refusal says why.
+ * Finds linear layers: MatMul/Gemm with a constant second operand and an activation of shape [..., S, D] with a
+ * real sequence axis. Never mutates; every refusal has a code and says why. Other ops are not applicable.
  */
 public final class LinearLayerMatcher {
     /** Ops a pooled vector passes through unchanged on its way to a classifier/pooler head. */
@@ -22,9 +24,9 @@ public final class LinearLayerMatcher {
     /** Ops that remove the sequence axis: what follows them is one vector per sample. */
     private static final Set<String> POOLING = Set.of("GlobalAveragePool", "GlobalMaxPool", "Flatten", "Squeeze");
 
-    private final Pattern exclude;
+    private final LayerSelection selection;
 
-    public LinearLayerMatcher(Optional<Pattern> exclude) { this.exclude = exclude.orElse(null); }
+    public LinearLayerMatcher(LayerSelection selection) { this.selection = selection; }
 
     /** Whether the node is a MatMul or Gemm at all: only those are matched or reported. */
     public static boolean isCandidate(NodeProto node) {
@@ -32,56 +34,56 @@ public final class LinearLayerMatcher {
                 && (node.getOpType().equals("MatMul") || node.getOpType().equals("Gemm"));
     }
 
-    public MatchResult match(Graph graph, NodeProto node) {
-        if (!isCandidate(node)) return new MatchResult.NoMatch(node, "not a MatMul or Gemm");
-        if (node.getInputCount() < 2) return new MatchResult.NoMatch(node, "has fewer than two inputs");
+    public Match<LinearLayer> match(Graph graph, NodeProto node) {
+        if (!isCandidate(node)) return Match.notApplicable();
+        if (node.getInputCount() < 2) return Match.refused(Refusal.Code.MALFORMED, "has fewer than two inputs");
         if (node.getOutputCount() != 1 || node.getOutput(0).isEmpty()) {
-            return new MatchResult.NoMatch(node, "has " + node.getOutputCount() + " outputs, a MatMul/Gemm has one (malformed node)");
+            return Match.refused(Refusal.Code.MALFORMED, "has " + node.getOutputCount() + " outputs, a MatMul/Gemm has one (malformed node)");
         }
         String x = node.getInput(0);
         String w = node.getInput(1);
         if (!graph.isConstant(w)) {
-            return new MatchResult.NoMatch(node, "second operand '" + w + "' is computed at run time (activation x activation, e.g. attention): not a linear layer");
+            return Match.refused(Refusal.Code.RUNTIME_OPERAND, "second operand '" + w + "' is computed at run time (activation x activation, e.g. attention): not a linear layer");
         }
-        if (graph.isConstant(x)) return new MatchResult.NoMatch(node, "both operands are constants: nothing runs at inference time");
-        if (exclude != null && exclude.matcher(Graph.nameOf(node)).find()) {
-            return new MatchResult.NoMatch(node, "excluded by --exclude '" + exclude.pattern() + "'");
+        if (graph.isConstant(x)) return Match.refused(Refusal.Code.CONSTANT_INPUTS, "both operands are constants: nothing runs at inference time");
+        if (selection.excludes(Graph.nameOf(node))) {
+            return Match.refused(Refusal.Code.EXCLUDED, "excluded by --exclude '" + selection.exclude().get().pattern() + "'");
         }
         boolean gemm = node.getOpType().equals("Gemm");
         if (gemm && Attrs.i(node, "transA", 0) != 0) {
-            return new MatchResult.NoMatch(node, "Gemm with transA=1: its rows are features, not tokens");
+            return Match.refused(Refusal.Code.TRANSPOSED_ACTIVATION, "Gemm with transA=1: its rows are features, not tokens");
         }
         long[] wShape = graph.shapes().of(w).orElse(null);
-        if (wShape == null) return new MatchResult.NoMatch(node, "shape of weight '" + w + "' is unknown");
-        if (wShape.length != 2) return new MatchResult.NoMatch(node, "weight has rank " + wShape.length + ", a linear layer needs rank 2");
+        if (wShape == null) return Match.refused(Refusal.Code.WEIGHT_SHAPE, "shape of weight '" + w + "' is unknown");
+        if (wShape.length != 2) return Match.refused(Refusal.Code.WEIGHT_SHAPE, "weight has rank " + wShape.length + ", a linear layer needs rank 2");
         if (wShape[0] <= 0 || wShape[1] <= 0) {
-            return new MatchResult.NoMatch(node, "weight '" + w + "' has shape " + Arrays.toString(wShape) + " with an empty axis");
+            return Match.refused(Refusal.Code.WEIGHT_SHAPE, "weight '" + w + "' has shape " + Arrays.toString(wShape) + " with an empty axis");
         }
         boolean transB = gemm && Attrs.i(node, "transB", 0) != 0;
         List<Long> wDN = transB ? List.of(wShape[1], wShape[0]) : List.of(wShape[0], wShape[1]);
         long[] xShape = graph.shapes().of(x).orElse(null);
         if (xShape != null && xShape.length < 2) {
-            return new MatchResult.NoMatch(node, "activation has rank " + xShape.length + ": no sequence axis");
+            return Match.refused(Refusal.Code.NO_SEQUENCE, "activation has rank " + xShape.length + ": no sequence axis");
         }
         if (xShape != null && Arrays.stream(xShape).anyMatch(d -> d >= Integer.MAX_VALUE)) {
-            return new MatchResult.NoMatch(node, "activation shape " + Arrays.toString(xShape) + " has an axis of 2^31 or more: not supported");
+            return Match.refused(Refusal.Code.NO_SEQUENCE, "activation shape " + Arrays.toString(xShape) + " has an axis of 2^31 or more: not supported");
         }
         if (xShape != null && Arrays.stream(xShape).anyMatch(d -> d == 0)) {
-            return new MatchResult.NoMatch(node, "activation shape " + Arrays.toString(xShape) + " has an empty axis: nothing to transform");
+            return Match.refused(Refusal.Code.NO_SEQUENCE, "activation shape " + Arrays.toString(xShape) + " has an empty axis: nothing to transform");
         }
         if (xShape != null && xShape[xShape.length - 1] > 0 && xShape[xShape.length - 1] != wDN.get(0)) {
-            return new MatchResult.NoMatch(node, "activation feature size " + xShape[xShape.length - 1] + " (shape " + Arrays.toString(xShape)
+            return Match.refused(Refusal.Code.SHAPE_MISMATCH, "activation feature size " + xShape[xShape.length - 1] + " (shape " + Arrays.toString(xShape)
                     + ") does not match the weight's " + wDN.get(0) + " rows: inconsistent shapes");
         }
         if (xShape != null && xShape[xShape.length - 2] == 1) {
-            return new MatchResult.NoMatch(node, "sequence length is 1 (shape " + Arrays.toString(xShape) + "): nothing to transform");
+            return Match.refused(Refusal.Code.NO_SEQUENCE, "sequence length is 1 (shape " + Arrays.toString(xShape) + "): nothing to transform");
         }
         Optional<String> pooled = pooledOrigin(graph, x, xShape);
         if (pooled.isPresent()) {
-            return new MatchResult.NoMatch(node, "activation is a pooled vector (after " + pooled.get() + "): no sequence axis");
+            return Match.refused(Refusal.Code.NO_SEQUENCE, "activation is a pooled vector (after " + pooled.get() + "): no sequence axis");
         }
         Optional<String> bias = gemm && node.getInputCount() > 2 && !node.getInput(2).isEmpty() ? Optional.of(node.getInput(2)) : Optional.empty();
-        return new MatchResult.Match(new LinearLayer(graph, node, x, w, transB, Attrs.f(node, "alpha", 1f), bias,
+        return Match.planned(new LinearLayer(graph, node, x, w, transB, Attrs.f(node, "alpha", 1f), bias,
                 Attrs.f(node, "beta", 1f), xShape, wDN));
     }
 

@@ -2,25 +2,28 @@ package ai.stamp.compiler.passes.linear;
 
 import ai.onnx.proto.OnnxMl;
 import ai.onnx.proto.OnnxMl.NodeProto;
-import ai.stamp.compiler.StampConfig;
 import ai.stamp.compiler.calibration.ActivationStats;
 import ai.stamp.compiler.calibration.CalibrationStats;
+import ai.stamp.compiler.config.FeatureTransforms;
 import ai.stamp.compiler.ir.Attrs;
 import ai.stamp.compiler.ir.Graph;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
- * Decides SmoothQuant (STAMP.md section 6) for one activation tensor X: the per-channel scales s and where
- * {@code X·diag(1/s)} goes. Reads the graph only; {@link FeatureTransformEmitter} emits what it decides.
+ * Decides SmoothQuant for one activation tensor X: the per-channel scales s and where {@code X·diag(1/s)} goes.
+ * Reads the graph and the layers the pass accepted (it never matches again); {@link SmoothingStage} emits what it
+ * decides.
  *
  * <p>{@code s_j = max|X_j|^α / max_n |W_{j,n}|^(1−α)}, the weight maximum taken over every linear layer reading X
  * (Q, K and V share one s), clamped to [1e-5, 1e5]; s_j = 1 where the activation or weight channel is all zero.
  *
  * <p>The division is folded into X's producer when that is exact and safe: a LayerNormalization with initializer
  * scale/bias, an {@code Add(Mul(·, γ), β)} or an {@code Add(MatMul(·, W0), b0)} whose constants are initializers of
- * this graph read only there (the MatMul not itself a linear layer the pass rewrites), and only when every reader of
+ * this graph read only there (the MatMul not itself a matched linear layer), and only when every reader of
  * X is one of the smoothed linear layers (post-LN models also feed X to the residual: there folding would change
  * the residual). Otherwise the emitter inserts {@code Mul(X, 1/s)} in front of the smoothed layers only.
  */
@@ -52,25 +55,36 @@ final class SmoothingPlanner {
      * The decision for one activation: {@code layers} are the smoothed readers (their weights become diag(s)·W);
      * {@code fold} is empty when a Mul is inserted, and {@code whyNotFolded} then says why.
      */
-    record Decision(String activation, float[] scales, List<NodeProto> layers, Optional<Fold> fold, String whyNotFolded) {
+    public record Decision(String activation, float[] scales, List<NodeProto> layers, Optional<Fold> fold, String whyNotFolded, double alpha) {
         boolean smooths(LinearLayer layer) { return layers.contains(layer.node()); }
+
+        /** For reports: "smooth α=0.5 folded into LayerNorm 'ln'" or "... as inserted Mul (why)". */
+        String describe() {
+            return "smooth α=" + alpha + (fold.isPresent() ? " folded into " + fold.get().describe() : " as inserted Mul (" + whyNotFolded + ")");
+        }
     }
 
     /** A decision, or why X is not smoothed at all. */
-    sealed interface Outcome {
+    public sealed interface Outcome {
         record Smooth(Decision decision) implements Outcome {}
 
         record Skip(String reason) implements Outcome {}
     }
 
-    private final StampConfig config;
+    private final double alpha;
     private final CalibrationStats stats;
-    private final LinearLayerMatcher matcher;
+    private final Map<NodeProto, LinearLayer> accepted;
+    private final Set<NodeProto> matched;
 
-    SmoothingPlanner(StampConfig config, CalibrationStats stats) {
-        this.config = config;
+    /**
+     * @param accepted the layers of the graph the pass will rewrite (only they can be smoothed)
+     * @param matched  every node the matcher took as a linear layer (a fold never rewrites one of them)
+     */
+    SmoothingPlanner(FeatureTransforms features, CalibrationStats stats, Map<NodeProto, LinearLayer> accepted, Set<NodeProto> matched) {
+        this.alpha = features.smoothAlpha();
         this.stats = stats;
-        this.matcher = new LinearLayerMatcher(config.exclude());
+        this.accepted = accepted;
+        this.matched = matched;
     }
 
     Outcome plan(Graph graph, String x) {
@@ -81,35 +95,32 @@ final class SmoothingPlanner {
         List<LinearLayer> layers = new ArrayList<>();
         boolean allReadersSmoothed = !graph.isGraphOutput(x);
         for (NodeProto c : graph.consumers(x)) {
-            Optional<LinearLayer> l = smoothable(graph, c, x, d);
+            Optional<LinearLayer> l = smoothable(c, x, d);
             if (l.isPresent() && layers.stream().noneMatch(o -> o.node() == c)) layers.add(l.get());
             if (l.isEmpty()) allReadersSmoothed = false;
         }
         if (layers.isEmpty()) return new Outcome.Skip("no linear layer reading '" + x + "' has a float [" + d + ", N] weight");
-        float[] s = scales(actMax, weightRowMax(layers, d), config.smoothAlpha());
+        float[] s = scales(actMax, weightRowMax(layers, d), alpha);
         List<NodeProto> nodes = layers.stream().map(LinearLayer::node).toList();
 
         String why;
         Optional<Fold> fold = Optional.empty();
         if (!allReadersSmoothed) {
             why = "'" + x + "' is also read by something other than the smoothed layers";
-        } else if (config.transform() == StampConfig.TransformKind.HAAR2D && config.grid().isEmpty()) {
-            why = "with an inferred 2D grid a reader may still be refused";
         } else {
             fold = foldTarget(graph, x, d);
             why = fold.isPresent() ? "" : graph.producer(x).map(p -> "its producer '" + Graph.nameOf(p) + "' (" + p.getOpType()
                     + ") is not a LayerNorm, Add(Mul(·, γ), β) or Add(MatMul(·, W0), b0) with initializers read only there")
                     .orElse("'" + x + "' has no producer node in this graph");
         }
-        return new Outcome.Smooth(new Decision(x, s, nodes, fold, why));
+        return new Outcome.Smooth(new Decision(x, s, nodes, fold, why, alpha));
     }
 
-    /** The consumer as a linear layer reading X with a readable [d, N] float weight, if it is one. */
-    private Optional<LinearLayer> smoothable(Graph graph, NodeProto c, String x, int d) {
-        if (!LinearLayerMatcher.isCandidate(c)) return Optional.empty();
-        if (!(matcher.match(graph, c) instanceof MatchResult.Match m)) return Optional.empty();
-        LinearLayer l = m.layer();
-        if (!l.activation().equals(x) || l.weight().equals(x) || WeightEmitter.weightProblem(l) != null) return Optional.empty();
+    /** The consumer as an accepted linear layer reading X with a readable [d, N] float weight, if it is one. */
+    private Optional<LinearLayer> smoothable(NodeProto c, String x, int d) {
+        LinearLayer l = accepted.get(c);
+        if (l == null) return Optional.empty();
+        if (!l.activation().equals(x) || l.weight().equals(x) || LayerWeight.problem(l) != null) return Optional.empty();
         if (l.weightShape().get(0) != d) return Optional.empty();
         return Optional.of(l);
     }
@@ -117,7 +128,7 @@ final class SmoothingPlanner {
     private static double[] weightRowMax(List<LinearLayer> layers, int d) {
         double[] m = new double[d];
         for (LinearLayer l : layers) {
-            float[] w = WeightEmitter.weightDN(l);
+            float[] w = LayerWeight.valuesDN(l);
             int n = w.length / d;
             for (int j = 0; j < d; j++)
                 for (int k = 0; k < n; k++) m[j] = Math.max(m[j], Math.abs(w[j * n + k]));
@@ -157,8 +168,7 @@ final class SmoothingPlanner {
                     if (privateVector(graph, in.getInput(g), d)) return Optional.of(new MulAddFold(in, g, n, b));
                 }
             }
-            if (in.getOpType().equals("MatMul") && privateMatrix(graph, in.getInput(1), d)
-                    && !(matcher.match(graph, in) instanceof MatchResult.Match)) {
+            if (in.getOpType().equals("MatMul") && privateMatrix(graph, in.getInput(1), d) && !matched.contains(in)) {
                 return Optional.of(new MatMulAddFold(in, n, b));
             }
         }

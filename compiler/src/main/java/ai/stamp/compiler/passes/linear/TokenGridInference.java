@@ -105,7 +105,15 @@ public final class TokenGridInference {
                 int r = outShape.length;
                 boolean splitLast = r == g.rank() + 1 && g.axis() < g.rank() - 1;
                 boolean mergeLast = r == g.rank() - 1 && g.axis() < g.rank() - 2;
-                return splitLast || mergeLast ? Optional.of(g.withAxis(g.axis(), r)) : Optional.empty();
+                if (!splitLast && !mergeLast) return Optional.empty();
+                // ...and only those: the axes up to the token axis keep their sizes where the shapes know them
+                long[] inShape = graph.shapes().of(n.getInput(from)).orElse(null);
+                if (inShape != null && inShape.length == g.rank()) {
+                    for (int i = 0; i <= g.axis(); i++) {
+                        if (inShape[i] >= 0 && outShape[i] >= 0 && inShape[i] != outShape[i]) return Optional.empty();
+                    }
+                }
+                return Optional.of(g.withAxis(g.axis(), r));
             }
             case "Concat": {
                 int axis = (int) Attrs.i(n, "axis", 0);

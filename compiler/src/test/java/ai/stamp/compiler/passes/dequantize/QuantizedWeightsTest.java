@@ -6,8 +6,10 @@ import ai.stamp.compiler.StampCompiler;
 import ai.stamp.compiler.StampConfig;
 import ai.stamp.compiler.StampReport;
 import ai.stamp.compiler.StampResult;
-import ai.stamp.compiler.ir.Graph;
-import ai.stamp.compiler.rewrite.Rewriter;
+import ai.stamp.compiler.config.LayerSelection;
+import ai.stamp.compiler.quant.Dequantization;
+import ai.stamp.compiler.rewrite.ModelEditor;
+import ai.stamp.compiler.rewrite.PassManager;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -22,9 +24,7 @@ import org.junit.jupiter.api.Test;
 /** Already-quantized models: skipped without --dequantize-weights, dequantized in Java and rewritten with it. */
 class QuantizedWeightsTest {
     private static OnnxMl.ModelProto dequantized(OnnxMl.ModelProto m) {
-        Rewriter rw = new Rewriter(m);
-        Graph g = new WeightDequantizer(rw, Optional.empty()).apply(new Graph(m.getGraph()));
-        return m.toBuilder().setGraph(g.proto()).build();
+        return new PassManager(new ModelEditor(m)).run(new DequantizeWeightsPass(new LayerSelection(Optional.empty(), true)));
     }
 
     private static String inits(OnnxMl.ModelProto m) {
@@ -64,13 +64,13 @@ class QuantizedWeightsTest {
         OnnxMl.TensorProto z = OnnxMl.TensorProto.newBuilder().setDataType(OnnxMl.TensorProto.DataType.INT8_VALUE).addDims(2)
                 .setRawData(com.google.protobuf.ByteString.copyFrom(new byte[] {0, 1})).build();
         // axis 1: column scales
-        assertEquals("[-64.0, 252.0, 0.0, 8.0]", java.util.Arrays.toString(WeightDequantizer.dequantize(q, s, z, 1).orElseThrow()));
+        assertEquals("[-64.0, 252.0, 0.0, 8.0]", java.util.Arrays.toString(Dequantization.dequantize(q, s, z, 1).orElseThrow()));
         // axis 0: row scales
-        assertEquals("[-64.0, 63.5, -2.0, 8.0]", java.util.Arrays.toString(WeightDequantizer.dequantize(q, s, z, 0).orElseThrow()));
+        assertEquals("[-64.0, 63.5, -2.0, 8.0]", java.util.Arrays.toString(Dequantization.dequantize(q, s, z, 0).orElseThrow()));
         OnnxMl.TensorProto u8 = q.toBuilder().setDataType(OnnxMl.TensorProto.DataType.UINT8_VALUE).build();
         OnnxMl.TensorProto one = OnnxMl.TensorProto.newBuilder().setDataType(1).addFloatData(0.25f).build();
-        assertEquals("[32.0, 31.75, 0.0, 1.25]", java.util.Arrays.toString(WeightDequantizer.dequantize(u8, one, null, 1).orElseThrow()));
-        assertTrue(WeightDequantizer.dequantize(q, s, null, 5).isEmpty(), "bad axis is unsupported, not an exception");
+        assertEquals("[32.0, 31.75, 0.0, 1.25]", java.util.Arrays.toString(Dequantization.dequantize(u8, one, null, 1).orElseThrow()));
+        assertTrue(Dequantization.dequantize(q, s, null, 5).isEmpty(), "bad axis is unsupported, not an exception");
     }
 
     @Test

@@ -1,11 +1,5 @@
 package ai.stamp.compiler.passes.linear;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
-import ai.onnx.proto.OnnxMl;
 import ai.stamp.compiler.Ort;
 import ai.stamp.compiler.StampCompiler;
 import ai.stamp.compiler.StampConfig;
@@ -15,6 +9,14 @@ import ai.stamp.compiler.calibration.ActivationStats;
 import ai.stamp.compiler.calibration.CalibrationStats;
 import ai.stamp.compiler.ir.Graph;
 import ai.stamp.compiler.quant.EnergyAllocator;
+import ai.stamp.compiler.rewrite.Match;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.onnx.proto.OnnxMl;
 import ai.stamp.ops.HaarBasis;
 import ai.stamp.testmodels.TinyGraphs;
 import java.util.HashMap;
@@ -97,7 +99,7 @@ class EnergyPlanTest {
         assertTrue(skipReasons(r2).get("q").contains("sink"), skipReasons(r2).get("q"));
         // 2D Haar has no 1D energies to use
         StampResult r3 = StampCompiler.compile(BLOCK, StampConfig.builder().allocation(StampConfig.Allocation.ENERGY).avgBits(5)
-                .transform(StampConfig.TransformKind.HAAR2D).grid(StampConfig.Grid.parse("8x8")).build(), stats);
+                .transform("haar2d").grid(StampConfig.Grid.parse("8x8")).build(), stats);
         assertTrue(r3.report().rewritten().isEmpty());
         assertTrue(skipReasons(r3).get("q").contains("--transform haar"), skipReasons(r3).get("q"));
     }
@@ -110,7 +112,7 @@ class EnergyPlanTest {
         for (double avg : new double[] {4.5, 5.0, 6.0}) {
             StampResult er = StampCompiler.compile(BLOCK, energy(avg), stats);
             assertEquals(List.of("q", "k", "v"), er.report().rewritten().stream().map(StampReport.Layer::name).toList());
-            EnergyAllocator.Allocation a = EnergyAllocator.of(energy(avg)).allocate(stats.of("x").get(), seq);
+            EnergyAllocator.Allocation a = EnergyAllocator.of(energy(avg).precision(), 1).allocate(stats.of("x").get(), seq);
             assertTrue(a.averageBits() <= avg + 1e-9, a.toString());
             String tp = "TokenPrecision_haar1d_l" + a.levels() + "_s1_b8_e" + digits(a.coefficientBits());
             assertEquals(1, er.report().insertedFunctions().get(tp), er.report().insertedFunctions().toString());
@@ -138,26 +140,30 @@ class EnergyPlanTest {
         }
     }
 
+    private static TokenPlanner planner(StampConfig c, CalibrationStats stats) {
+        return new TokenPlanner(c.mode(), c.sequence(), c.precision(), stats);
+    }
+
     @Test
     void plansCarryTheTableAndTheMatchedBaseline() {
         int seq = 65;
         CalibrationStats stats = new CalibrationStats(Map.of("x", statsOf("x", smooth(11, seq), 1)), 1, 1);
         StampResult r = StampCompiler.compile(BLOCK, energy(5), stats);
         StampReport.Layer q = r.report().rewritten().get(0);
-        EnergyAllocator.Allocation a = EnergyAllocator.of(energy(5)).allocate(stats.of("x").get(), seq);
+        EnergyAllocator.Allocation a = EnergyAllocator.of(energy(5).precision(), 1).allocate(stats.of("x").get(), seq);
         String text = q.detail();
         assertTrue(text.contains("A energy L=" + a.levels() + " bits=" + java.util.Arrays.toString(a.coefficientBits()).replace(" ", "")), text);
 
         Graph graph = new Graph(BLOCK.getGraph());
         OnnxMl.NodeProto qNode = graph.nodes().stream().filter(n -> n.getName().equals("q")).findFirst().orElseThrow();
-        MatchResult m = new LinearLayerMatcher(java.util.Optional.empty()).match(graph, qNode);
-        LinearLayer layer = ((MatchResult.Match) m).layer();
+        Match<LinearLayer> m = new LinearLayerMatcher(energy(5).selection()).match(graph, qNode);
+        LinearLayer layer = ((Match.Planned<LinearLayer>) m).plan();
         {
-            LayerPlan p = ((Planner.Outcome.Planned) new Planner(energy(5), stats).plan(layer, Map.of())).plan();
+            TokenPlan p = ((Match.Planned<TokenPlan>) planner(energy(5), stats).plan(layer, Map.of())).plan();
             assertArrayEquals(a.coefficientBits(), p.coefficientBits());
             assertEquals(a.levels(), p.transformed().levels());
             assertEquals(a.coefficientBits().length, p.tokenPrecision().coefficientBits().length);
-            LayerPlan bp = ((Planner.Outcome.Planned) new Planner(energy(5).toBuilder().mode(StampConfig.Mode.BASELINE).build(), stats)
+            TokenPlan bp = ((Match.Planned<TokenPlan>) planner(energy(5).toBuilder().mode(StampConfig.Mode.BASELINE).build(), stats)
                     .plan(layer, Map.of())).plan();
             assertEquals(EnergyAllocator.matchedHiTokens(a.averageBits(), seq, 8, 4), bp.hiTokens());
             assertTrue(bp.describeBits().contains("matched to energy avg="), bp.describeBits());

@@ -2,7 +2,9 @@ package ai.stamp.compiler.passes.dequantize;
 
 import ai.stamp.compiler.ir.ConstantValues;
 import ai.stamp.compiler.ir.Graph;
+import ai.stamp.compiler.ir.OpSets;
 import ai.stamp.compiler.ir.OpsetCheck;
+import ai.stamp.compiler.ir.Tensors;
 
 import ai.onnx.proto.OnnxMl;
 import ai.onnx.proto.OnnxMl.NodeProto;
@@ -11,8 +13,8 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * Detects weights and nodes that are already quantized, so the pass leaves them alone (or, with
- * {@code --dequantize-weights}, {@link WeightDequantizer} turns them back into float first):
+ * Detects weights and nodes that are already quantized, so the linear-layer pass leaves them alone (or, with
+ * {@code --dequantize-weights}, {@link DequantizeWeightsPass} turns them back into float first):
  * <ul>
  *   <li>a linear layer whose weight is {@code DequantizeLinear} of an integer constant (QDQ weights), or a
  *       {@code Cast} of an integer initializer: the layer is skipped with an "already quantized" reason;</li>
@@ -22,24 +24,18 @@ import java.util.Set;
  * Models written by {@code stamp-onnx --weights} also carry DequantizeLinear weights, but they import the
  * {@code ai.stamp} domain and are refused earlier ({@link OpsetCheck}).
  */
-public final class QuantizedWeights {
+public final class QuantizedWeightDetector {
     /** Ops that compute a matrix product on already-quantized (integer) operands. */
     static final Set<String> INTEGER_MATMULS = Set.of("MatMulInteger", "QLinearMatMul", "MatMulNBits",
             "DynamicQuantizeMatMul", "QGemm", "MatMulIntegerToFloat", "QAttention");
-    private static final Set<String> PASS_THROUGH = Set.of("Identity", "Transpose", "Reshape", "Unsqueeze", "Squeeze", "Flatten", "Cast");
     static final String HINT = "use --dequantize-weights to turn it back into float and rewrite it";
 
-    private QuantizedWeights() {}
+    private QuantizedWeightDetector() {}
 
     static boolean isIntegerType(int dataType) {
         return dataType == TensorProto.DataType.INT8_VALUE || dataType == TensorProto.DataType.UINT8_VALUE
                 || dataType == TensorProto.DataType.INT4_VALUE || dataType == TensorProto.DataType.UINT4_VALUE
                 || dataType == TensorProto.DataType.INT16_VALUE || dataType == TensorProto.DataType.UINT16_VALUE;
-    }
-
-    static String typeName(int dataType) {
-        TensorProto.DataType t = TensorProto.DataType.forNumber(dataType);
-        return t == null ? "type " + dataType : t.name().toLowerCase();
     }
 
     /**
@@ -53,18 +49,18 @@ public final class QuantizedWeights {
             if (init.isPresent()) {
                 int type = init.get().getDataType();
                 if (!isIntegerType(type)) return Optional.empty();
-                return Optional.of(t.equals(weight) ? "weight '" + weight + "' is an " + typeName(type) + " initializer"
-                        : "weight '" + weight + "' is computed from " + typeName(type) + " initializer '" + t + "'");
+                return Optional.of(t.equals(weight) ? "weight '" + weight + "' is an " + Tensors.typeName(type) + " initializer"
+                        : "weight '" + weight + "' is computed from " + Tensors.typeName(type) + " initializer '" + t + "'");
             }
             Optional<NodeProto> p = graph.producer(t);
             if (p.isEmpty()) return Optional.empty();
             NodeProto n = p.get();
             if (n.getOpType().equals("DequantizeLinear") && n.getInputCount() > 0) {
                 Optional<TensorProto> q = ConstantValues.tensor(graph, n.getInput(0));
-                String type = q.map(x -> typeName(x.getDataType())).orElse("integer");
+                String type = q.map(x -> Tensors.typeName(x.getDataType())).orElse("integer");
                 return Optional.of("weight '" + weight + "' is DequantizeLinear '" + Graph.nameOf(n) + "' of " + type + " constant '" + n.getInput(0) + "'");
             }
-            if (!PASS_THROUGH.contains(n.getOpType()) || n.getInputCount() == 0) return Optional.empty();
+            if (!OpSets.WEIGHT_PATH.contains(n.getOpType()) || n.getInputCount() == 0) return Optional.empty();
             t = n.getInput(0);
         }
         return Optional.empty();
@@ -90,19 +86,5 @@ public final class QuantizedWeights {
         return what + (dequantizeRequested
                 ? "; not the DynamicQuantizeLinear -> MatMulInteger -> Cast -> Mul(scale) pattern with constant weight, so --dequantize-weights cannot convert it (not supported)"
                 : "; use --dequantize-weights to turn DynamicQuantizeLinear + MatMulInteger back into a float MatMul and rewrite it");
-    }
-
-    /** Number of elements of a tensor from its dims (rank 0 = 1); -1 on overflow or negative dims. */
-    static long numel(OnnxMl.TensorProto t) {
-        long n = 1;
-        try {
-            for (long d : t.getDimsList()) {
-                if (d < 0) return -1;
-                n = Math.multiplyExact(n, d);
-            }
-        } catch (ArithmeticException e) {
-            return -1;
-        }
-        return n;
     }
 }

@@ -1,0 +1,79 @@
+package ai.stamp.compiler;
+
+import ai.onnx.proto.OnnxMl;
+import ai.stamp.compiler.io.ExternalWeights;
+import ai.stamp.compiler.passes.linear.LinearLayerPass;
+import ai.stamp.compiler.rewrite.FunctionRegistry;
+import ai.stamp.compiler.rewrite.ModelEditor;
+import ai.stamp.compiler.rewrite.PassManager;
+import ai.stamp.ops.StampDomain;
+import com.google.gson.Gson;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Every decision of a compile, made before anything is emitted: {@link #report()} says what {@link #emit()} will
+ * do (without the function counts, which only emission knows). Emit at most once.
+ */
+public final class CompilePlan {
+    private final PassManager passes;
+    private final LinearLayerPass pass;
+    private final LinearLayerPass.Plan plan;
+    private final StampConfig config;
+    private final ExternalWeights external;
+    private boolean emitted;
+
+    CompilePlan(PassManager passes, LinearLayerPass pass, LinearLayerPass.Plan plan, StampConfig config, ExternalWeights external) {
+        this.passes = passes;
+        this.pass = pass;
+        this.plan = plan;
+        this.config = config;
+        this.external = external;
+    }
+
+    /** What the rewrite will do: the layers it rewrites, the ones it leaves and why. */
+    public StampReport report() { return report(Map.of()); }
+
+    private StampReport report(Map<String, Integer> functionUses) {
+        return new StampReport(config.toString(), passes.editor().functions().opset(), plan.rewritten(), plan.skipped(), functionUses);
+    }
+
+    /** Writes the plan into the model: the rewritten model and the report. */
+    public StampResult emit() {
+        if (emitted) throw new IllegalStateException("this plan was emitted already");
+        emitted = true;
+        try {
+            passes.apply(pass, plan);
+            ModelEditor editor = passes.editor();
+            FunctionRegistry functions = editor.functions();
+            if (!functions.isEmpty()) {
+                editor.requireIrVersion(StampDomain.MIN_IR_FOR_FUNCTIONS);
+                editor.importOpset(StampDomain.NAME, StampDomain.VERSION);
+            }
+            List<StampReport.Layer> rewritten = plan.rewritten();
+            if (!rewritten.isEmpty()) {
+                editor.putMetadata(StampMetadata.LAYERS, layersJson(rewritten));
+                editor.putMetadata(StampMetadata.CONFIG, config.toString());
+            }
+            OnnxMl.ModelProto model = editor.build();
+            return new StampResult(model, report(new LinkedHashMap<>(functions.uses())), external.finish());
+        } catch (RuntimeException | Error e) {
+            external.discard();
+            throw e;
+        }
+    }
+
+    /** {@code [{"name": node, "output": tensor}, ...]}, keys in that order every run (the model bytes depend on it). */
+    private static String layersJson(List<StampReport.Layer> rewritten) {
+        List<Map<String, String>> layers = new ArrayList<>();
+        for (StampReport.Layer l : rewritten) {
+            Map<String, String> entry = new LinkedHashMap<>();
+            entry.put("name", l.name());
+            entry.put("output", l.output());
+            layers.add(entry);
+        }
+        return new Gson().toJson(layers);
+    }
+}

@@ -1,0 +1,85 @@
+package ai.stamp.compiler.passes.dequantize;
+
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.stamp.compiler.config.LayerSelection;
+import ai.stamp.compiler.ir.Attrs;
+import ai.stamp.compiler.ir.ConstantValues;
+import ai.stamp.compiler.ir.Graph;
+import ai.stamp.compiler.ir.OpSets;
+import ai.stamp.compiler.ir.Tensors;
+import ai.stamp.compiler.passes.linear.LinearLayerMatcher;
+import ai.stamp.compiler.quant.Dequantization;
+import ai.stamp.compiler.rewrite.GraphEditor;
+import ai.stamp.compiler.rewrite.Match;
+import ai.stamp.compiler.rewrite.Rule;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * QDQ weights back to float: a MatMul/Gemm whose second operand is {@code DequantizeLinear(Wq, scale[, zero_point])}
+ * of an int8/uint8 constant with a float per-tensor or per-axis scale (possibly behind shape-only ops). The
+ * DequantizeLinear node becomes a float initializer of the same name holding {@code (Wq - zero_point) * scale}.
+ * Other forms are not applicable here; the linear-layer pass reports them as already quantized.
+ */
+final class QdqWeightRule implements Rule<QdqWeightRule.Plan> {
+    static final String NAME = "dequantize-weights/qdq";
+
+    /** {@code dequantize} is replaced by {@code value} (named as its output). */
+    record Plan(NodeProto dequantize, TensorProto value) implements WeightRestore {}
+
+    private final LayerSelection selection;
+    /** DequantizeLinear nodes already planned (two layers may read one weight). */
+    private final Set<NodeProto> claimed = Collections.newSetFromMap(new IdentityHashMap<>());
+
+    QdqWeightRule(LayerSelection selection) { this.selection = selection; }
+
+    @Override public String name() { return NAME; }
+
+    @Override
+    public Match<Plan> match(Graph graph, NodeProto node) {
+        if (!LinearLayerMatcher.isCandidate(node) || node.getInputCount() < 2 || selection.excludes(Graph.nameOf(node))) return Match.notApplicable();
+        NodeProto dq = findDequantize(graph, node.getInput(1));
+        if (dq == null || claimed.contains(dq)) return Match.notApplicable();
+        Optional<TensorProto> value = dequantizeLinear(graph, dq);
+        if (value.isEmpty()) return Match.notApplicable();
+        claimed.add(dq);
+        return Match.planned(new Plan(dq, value.get()));
+    }
+
+    @Override
+    public void rewrite(Plan plan, GraphEditor edit) { edit.replaceByInitializer(plan.dequantize(), plan.value()); }
+
+    /** The DequantizeLinear that produces the weight {@code tensor} (through shape-only ops), or null. */
+    static NodeProto findDequantize(Graph graph, String tensor) {
+        String t = tensor;
+        for (int depth = 0; depth < 8; depth++) {
+            if (graph.initializer(t).isPresent()) return null;
+            Optional<NodeProto> p = graph.producer(t);
+            if (p.isEmpty()) return null;
+            NodeProto n = p.get();
+            if (n.getOpType().equals("DequantizeLinear") && n.getDomain().isEmpty()) return n;
+            if (!OpSets.SHAPE_ONLY.contains(n.getOpType()) || n.getInputCount() == 0) return null;
+            t = n.getInput(0);
+        }
+        return null;
+    }
+
+    /** The float tensor a DequantizeLinear of constants computes; empty when unsupported. */
+    static Optional<TensorProto> dequantizeLinear(Graph graph, NodeProto dq) {
+        if (dq.getInputCount() < 2 || dq.getOutputCount() < 1) return Optional.empty();
+        Optional<TensorProto> x = ConstantValues.tensor(graph, dq.getInput(0));
+        Optional<TensorProto> scale = ConstantValues.tensor(graph, dq.getInput(1));
+        boolean hasZp = dq.getInputCount() > 2 && !dq.getInput(2).isEmpty();
+        Optional<TensorProto> zp = hasZp ? ConstantValues.tensor(graph, dq.getInput(2)) : Optional.empty();
+        if (x.isEmpty() || scale.isEmpty() || (hasZp && zp.isEmpty())) return Optional.empty();
+        if (Attrs.i(dq, "block_size", 0) != 0) return Optional.empty();
+        int rank = x.get().getDimsCount();
+        long axis = Attrs.i(dq, "axis", 1);
+        if (axis < 0) axis += rank;
+        return Dequantization.dequantize(x.get(), scale.get(), zp.orElse(null), (int) axis)
+                .map(v -> Tensors.floatTensor(v, x.get().getDimsList()));
+    }
+}

@@ -1,0 +1,16 @@
+package ai.stamp.compiler.passes.linear;
+
+/**
+ * The tensor a layer's MatMul reads, prepared from its activation X: feature transforms, then the sequence
+ * transform L, the per-token quantization and, with the inverse on the input side, L^T. Layers whose plans share
+ * one InputPlan (the same object: Q, K and V reading one X) read one prepared tensor, emitted once.
+ *
+ * @param activation   X
+ * @param features     the feature transforms applied to X
+ * @param tokens       how the tokens are transformed and quantized
+ * @param inverseFirst L^T runs on the input side, so the MatMul reads tokens, not coefficients
+ */
+public record InputPlan(String activation, FeaturePlan features, TokenPlan tokens, boolean inverseFirst) {
+    /** Inputs with equal keys are the same tensor. */
+    String key() { return activation + "|" + tokens.key() + features.shareKey() + (inverseFirst ? "|inverse-first" : ""); }
+}

@@ -1,0 +1,101 @@
+package ai.stamp.compiler.passes.linear;
+
+import ai.onnx.proto.OnnxMl;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.stamp.compiler.StampConfig;
+import ai.stamp.compiler.StampReport;
+import ai.stamp.compiler.calibration.CalibrationStats;
+import ai.stamp.compiler.io.ExternalWeights;
+import ai.stamp.compiler.ir.Graph;
+import ai.stamp.compiler.quant.WeightStorage;
+import ai.stamp.compiler.rewrite.GraphWalker;
+import ai.stamp.compiler.rewrite.MalformedNodes;
+import ai.stamp.compiler.rewrite.Match;
+import ai.stamp.compiler.rewrite.ModelEditor;
+import ai.stamp.compiler.rewrite.Pass;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The linear-layer rewrite of a whole model: one {@link LinearLayerRule} per graph, every node of every graph in
+ * walk order ({@link GraphWalker}). Its plan holds the decision on every node, which is all that {@code inspect},
+ * {@code --dry-run} and the report need; {@link #rewrite} emits the planned layers in the same order.
+ */
+public final class LinearLayerPass implements Pass<LinearLayerPass.Plan> {
+    /** IR version from which an initializer listed as a graph input is an overridable default (below it: a constant). */
+    static final long MIN_IR_OVERRIDABLE_INITIALIZERS = 4;
+
+    private final StampConfig config;
+    private final CalibrationStats stats;
+    private final ExternalWeights external;
+    private final int opset;
+
+    /**
+     * @param opset    the model's default opset (the stored weight forms depend on it)
+     * @param external how external-data weights are read (NONE: they are left as they are)
+     */
+    public LinearLayerPass(StampConfig config, CalibrationStats stats, ExternalWeights external, int opset) {
+        this.config = config;
+        this.stats = stats;
+        this.external = external;
+        this.opset = opset;
+    }
+
+    /** One node's decision, in the graph that holds it. */
+    public record Step(Graph graph, NodeProto node, Match<LayerPlan> match, LinearLayerRule rule) {}
+
+    /** The decisions on every node of the model, in walk order. */
+    public record Plan(List<Step> steps) {
+        /** The layers that will be rewritten, as report lines. */
+        public List<StampReport.Layer> rewritten() {
+            List<StampReport.Layer> out = new ArrayList<>();
+            for (Step s : steps) if (s.match() instanceof Match.Planned<LayerPlan> p) out.add(p.plan().report());
+            return out;
+        }
+
+        /** The MatMul/Gemm (and integer matmul) nodes left alone, each with its refusal. */
+        public List<StampReport.Skipped> skipped() {
+            List<StampReport.Skipped> out = new ArrayList<>();
+            for (Step s : steps) {
+                if (s.match() instanceof Match.Refused<LayerPlan> r) {
+                    out.add(new StampReport.Skipped(Graph.nameOf(s.node()), s.node().getOpType(), s.graph().path(), r.refusal().code().id(),
+                            r.refusal().detail()));
+                }
+            }
+            return out;
+        }
+    }
+
+    @Override public String name() { return LinearLayerRule.NAME; }
+
+    @Override
+    public Plan plan(OnnxMl.ModelProto model) { return plan(model, LayerMatches.of(model, config.selection())); }
+
+    /** As {@link #plan(OnnxMl.ModelProto)} with the matcher's verdicts already computed for {@code model}. */
+    public Plan plan(OnnxMl.ModelProto model, LayerMatches matches) {
+        LinearLayerRule.Planners planners = new LinearLayerRule.Planners(
+                new TokenPlanner(config.mode(), config.sequence(), config.precision(), stats),
+                new WeightPlanner(config.weightQuantization(), new WeightStorage(opset), stats, external),
+                config.inverseAt(), config.features(), stats, config.dequantizeWeights(),
+                config.weightQuantization().enabled() || config.features().any(),
+                model.getIrVersion() >= MIN_IR_OVERRIDABLE_INITIALIZERS);
+        Map<String, LinearLayerRule> rules = new HashMap<>();
+        for (Graph g : matches.graphs()) rules.put(g.scope(), new LinearLayerRule(g, matches, planners));
+        List<Step> steps = new ArrayList<>();
+        for (GraphWalker.Visit v : matches.visits()) {
+            LinearLayerRule rule = rules.get(v.graph().scope());
+            Match<LayerPlan> m = MalformedNodes.guard(v.graph(), v.node(), () -> rule.match(v.graph(), v.node()));
+            if (!(m instanceof Match.NotApplicable<LayerPlan>)) steps.add(new Step(v.graph(), v.node(), m, rule));
+        }
+        return new Plan(List.copyOf(steps));
+    }
+
+    @Override
+    public void rewrite(Plan plan, ModelEditor editor) {
+        for (Step s : plan.steps()) {
+            if (s.match() instanceof Match.Planned<LayerPlan> p) s.rule().rewrite(p.plan(), editor.graph(s.graph(), s.rule().name()));
+        }
+    }
+}

@@ -1,0 +1,80 @@
+package ai.stamp.compiler.passes.linear;
+
+import ai.onnx.proto.OnnxMl;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.stamp.compiler.rewrite.GraphEditor;
+import java.util.List;
+
+/**
+ * Emits the layer's product: {@code MatMul(prepared input, weight)}, then L^T when the input is still in
+ * coefficients, then Gemm's alpha and bias. The bias is added after the inverse (it is not a token-mixing op), so
+ * the layer's output keeps its name and its readers are untouched.
+ */
+final class MatMulStage {
+    static final String NAME = "matmul";
+
+    private final GraphEditor edit;
+    private final SequenceTransformStage sequence;
+
+    MatMulStage(GraphEditor edit, SequenceTransformStage sequence) {
+        this.edit = edit;
+        this.sequence = sequence;
+    }
+
+    /** A stored-transposed Gemm weight (transB = 1) as the [D, N] tensor the MatMul reads. */
+    String transposed(String weight, String forLayer, List<NodeProto> nodes) {
+        String wt = edit.fresh(weight + "_T");
+        nodes.add(edit.node("Transpose", List.of(weight), List.of(wt), forLayer, intsAttr("perm", 1, 0)));
+        return wt;
+    }
+
+    void emit(LayerPlan plan, String input, String weight, List<NodeProto> nodes) {
+        LinearLayer layer = plan.layer();
+        String name = layer.name();
+        boolean needsTail = layer.bias().isPresent() || layer.alpha() != 1f;
+        String finalOut = layer.output();
+        String linearOut = needsTail ? edit.fresh(finalOut + "_linear") : finalOut;
+        if (plan.tokens().transforms() && !plan.input().inverseFirst()) {
+            String mm = edit.fresh(finalOut + "_coeffs");
+            nodes.add(edit.node("MatMul", List.of(input, weight), List.of(mm), name));
+            sequence.inverse(plan.tokens(), mm, layer.activation(), linearOut, name, nodes);
+        } else {
+            nodes.add(edit.node("MatMul", List.of(input, weight), List.of(linearOut), name));
+        }
+        if (needsTail) emitGemmTail(layer, linearOut, finalOut, nodes);
+    }
+
+    /** Gemm's alpha and C, applied after the inverse transform. */
+    private void emitGemmTail(LinearLayer layer, String linearOut, String finalOut, List<NodeProto> nodes) {
+        String name = layer.name();
+        String acc = linearOut;
+        if (layer.alpha() != 1f) {
+            String scaled = layer.bias().isPresent() ? edit.fresh(finalOut + "_alpha") : finalOut;
+            nodes.add(edit.node("Mul", List.of(acc, scalar(layer.alpha(), name, nodes)), List.of(scaled), name));
+            acc = scaled;
+        }
+        if (layer.bias().isPresent()) {
+            String c = layer.bias().get();
+            if (layer.beta() != 1f) {
+                String scaledC = edit.fresh(c + "_beta");
+                nodes.add(edit.node("Mul", List.of(c, scalar(layer.beta(), name, nodes)), List.of(scaledC), name));
+                c = scaledC;
+            }
+            nodes.add(edit.node("Add", List.of(acc, c), List.of(finalOut), name));
+        }
+    }
+
+    private String scalar(float value, String forLayer, List<NodeProto> nodes) {
+        String out = edit.fresh(forLayer + "/stamp/const");
+        OnnxMl.TensorProto t = OnnxMl.TensorProto.newBuilder().setDataType(OnnxMl.TensorProto.DataType.FLOAT_VALUE).addFloatData(value).build();
+        nodes.add(edit.node("Constant", List.of(), List.of(out), forLayer,
+                OnnxMl.AttributeProto.newBuilder().setName("value").setType(OnnxMl.AttributeProto.AttributeType.TENSOR).setT(t).build()));
+        return out;
+    }
+
+    private static OnnxMl.AttributeProto intsAttr(String name, long... values) {
+        OnnxMl.AttributeProto.Builder b = OnnxMl.AttributeProto.newBuilder().setName(name).setType(OnnxMl.AttributeProto.AttributeType.INTS);
+        for (long v : values) b.addInts(v);
+        return b.build();
+    }
+}

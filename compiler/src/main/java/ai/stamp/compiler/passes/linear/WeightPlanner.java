@@ -1,0 +1,136 @@
+package ai.stamp.compiler.passes.linear;
+
+import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.stamp.compiler.StampConfig;
+import ai.stamp.compiler.StampException;
+import ai.stamp.compiler.calibration.ActivationStats;
+import ai.stamp.compiler.calibration.CalibrationStats;
+import ai.stamp.compiler.config.WeightQuantization;
+import ai.stamp.compiler.io.ExternalWeights;
+import ai.stamp.compiler.ir.Graph;
+import ai.stamp.compiler.quant.WeightStorage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * Decides what happens to each layer's weight: the method (RTN, GPTQ with the layer's calibrated Gram matrix), the
+ * storage form the opset allows ({@link WeightStorage}), whether an external-data weight is streamed, and whether
+ * the original initializer is dropped. Only a plain float initializer (of this graph or an outer one) is quantized;
+ * anything else is left as it is and the detail says why.
+ */
+final class WeightPlanner {
+    private final WeightQuantization config;
+    private final WeightStorage storage;
+    private final CalibrationStats stats;
+    private final ExternalWeights external;
+
+    WeightPlanner(WeightQuantization config, WeightStorage storage, CalibrationStats stats, ExternalWeights external) {
+        this.config = config;
+        this.storage = storage;
+        this.stats = stats;
+        this.external = external;
+    }
+
+    /** Where external-data weights are read from and their quantized values go. */
+    ExternalWeights external() { return external; }
+
+    WeightPlan plan(LinearLayer layer, FeaturePlan features) {
+        StampConfig.WeightQuant method = config.method();
+        if (method == StampConfig.WeightQuant.NONE && features.isIdentity()) return WeightPlan.unchanged("");
+        int bits = method.bits();
+        int block = config.block();
+        String kind = method.isGptq() ? "gptq" : "rtn";
+        String tag = "W" + bits + " " + kind + (block == 0 ? " per-channel" : " block=" + block);
+        String w = layer.weight();
+        Optional<TensorProto> init = layer.graph().initializer(w);
+        if (external.enabled() && features.isIdentity() && init.isPresent() && ExternalWeights.isExternal(init.get())) {
+            return planExternal(layer, init.get(), tag, bits);
+        }
+        String problem = LayerWeight.problem(layer);
+        if (problem != null) {
+            // the feature planner checks the weight too and leaves such a layer's features alone
+            return WeightPlan.unchanged(method == StampConfig.WeightQuant.NONE ? "" : tag + " skipped: " + problem + " (weight left as it is)");
+        }
+        String removal = originalFate(layer);
+        if (method == StampConfig.WeightQuant.NONE) {
+            return new WeightPlan(WeightPlan.Form.FLOAT, method, 0, false, false, features, removal.isEmpty(),
+                    "weight " + describe(features) + " as a new float initializer" + removal);
+        }
+        if (method.isGptq()) requireGram(layer);
+        Optional<String> noDq = storage.whyNoDequantizeLinear(bits, block);
+        boolean int4 = noDq.isEmpty() && storage.int4(bits);
+        String form = noDq.isEmpty() ? storage.describeDequantizeLinear(bits) : "pre-dequantized float (" + noDq.get() + ")";
+        return new WeightPlan(noDq.isEmpty() ? WeightPlan.Form.DEQUANTIZE_LINEAR : WeightPlan.Form.PRE_DEQUANTIZED, method, block, int4,
+                false, features, removal.isEmpty(), tag + " as " + form + removal);
+    }
+
+    /** RTN of a float weight kept as external data, streamed; GPTQ needs the whole weight and is refused. */
+    private WeightPlan planExternal(LinearLayer layer, TensorProto t, String tag, int bits) {
+        String w = layer.weight();
+        if (config.method().isGptq()) {
+            return WeightPlan.unchanged(tag + " skipped: weight '" + w + "' is stored as external data, which GPTQ does not"
+                    + " support (it needs the whole weight in memory); use --weights rtn" + bits + " (weight left as it is)");
+        }
+        String problem = externalProblem(w, t);
+        if (problem != null) return WeightPlan.unchanged(tag + " skipped: " + problem + " (weight left as it is)");
+        String removal = originalFate(layer);
+        Optional<String> noDq = storage.whyNoDequantizeLinear(bits, config.block());
+        boolean int4 = noDq.isEmpty() && storage.int4(bits);
+        String form = noDq.isEmpty() ? storage.describeDequantizeLinear(bits) : "pre-dequantized float (" + noDq.get() + ")";
+        return new WeightPlan(noDq.isEmpty() ? WeightPlan.Form.DEQUANTIZE_LINEAR : WeightPlan.Form.PRE_DEQUANTIZED, config.method(),
+                config.block(), int4, true, FeaturePlan.NONE, removal.isEmpty(), tag + " as " + form + " (streamed from external data)" + removal);
+    }
+
+    private static String describe(FeaturePlan f) {
+        return (f.rotation().isPresent() ? "Rᵀ·" : "") + (f.smoothing().isPresent() ? "diag(s)·" : "") + "W";
+    }
+
+    /** "" when this layer is the original initializer's only reader (it is then dropped), else why it stays. */
+    private static String originalFate(LinearLayer layer) {
+        String w = layer.weight();
+        Graph graph = layer.graph();
+        boolean local = graph.proto().getInitializerList().stream().anyMatch(t -> t.getName().equals(w));
+        if (!local) return "; original '" + w + "' kept (outer-scope initializer)";
+        boolean soleReader = graph.consumers(w).stream().allMatch(c -> c == layer.node())
+                && !graph.isGraphOutput(w)
+                && graph.proto().getInputList().stream().noneMatch(v -> v.getName().equals(w));
+        return soleReader ? "" : "; original '" + w + "' kept (read elsewhere)";
+    }
+
+    /** GPTQ needs the layer's X^T X from calibration, of the right size; a clear error when it is missing. */
+    private void requireGram(LinearLayer layer) {
+        int d = layer.features();
+        StampConfig.WeightQuant method = config.method();
+        double[] g = stats.of(layer.activation()).flatMap(ActivationStats::gramMatrix).orElseThrow(() -> new StampException(
+                StampException.Kind.BAD_OPTION, "--weights " + method.name().toLowerCase() + " needs the Gram matrix X^T X of the input '"
+                + layer.activation() + "' of layer '" + layer.name() + "', but the calibration statistics have none for it:"
+                + " calibrate with Gram matrices collected, or use --weights rtn" + method.bits()));
+        if (g.length != (long) d * d) {
+            throw new StampException(StampException.Kind.BAD_OPTION, "the calibration Gram matrix of '" + layer.activation() + "' (layer '"
+                    + layer.name() + "') has " + g.length + " values, the layer needs " + d + "x" + d + ": recalibrate this model");
+        }
+    }
+
+    /** Null when {@code t} is an external float32 rank-2 tensor whose byte range exists in its file, else the problem. */
+    private String externalProblem(String w, TensorProto t) {
+        if (t.getDataType() != TensorProto.DataType.FLOAT_VALUE) {
+            return "weight '" + w + "' is " + TensorProto.DataType.forNumber(t.getDataType()) + ", not float32";
+        }
+        if (t.getDimsCount() != 2) return "weight '" + w + "' has rank " + t.getDimsCount();
+        long count = t.getDims(0) * t.getDims(1);
+        if (count <= 0 || count > Integer.MAX_VALUE - 8) return "weight '" + w + "' has " + count + " values (external weights up to 2^31 values are quantized)";
+        long bytes = count * 4;
+        long length = ExternalWeights.length(t, bytes);
+        if (length != bytes) return "weight '" + w + "' has external length " + length + ", its shape says " + bytes + " bytes";
+        Path file = external.file(t);
+        try {
+            long size = Files.size(file);
+            if (ExternalWeights.offset(t) + bytes > size) return "weight '" + w + "' reaches past the end of " + file;
+        } catch (IOException e) {
+            throw new StampException(StampException.Kind.EXTERNAL_DATA_MISSING, "cannot read external data " + file + " of weight '" + w + "': " + e.getMessage(), e);
+        }
+        return null;
+    }
+}

@@ -1,0 +1,35 @@
+package ai.stamp.ops;
+
+/**
+ * The L-level 2D pyramid Haar DWT of a token grid (STAMP.md section 3), as a block transform on
+ * 2^L x 2^L tiles of the row-major grid of {@code gridHeight} rows (after the sink tokens). Definitions,
+ * band names and standard order: {@link HaarBasis}.
+ */
+public record Haar2dTransform(int levels, int sinkTokens, int gridHeight) implements SequenceTransform {
+    public static final String ID = "haar2d";
+
+    public Haar2dTransform {
+        SequenceTransforms.requireGeometry(levels, sinkTokens);
+        if (gridHeight < 1) throw new IllegalArgumentException("2D layout needs a grid height >= 1, got " + gridHeight);
+    }
+
+    @Override public String id() { return ID; }
+    @Override public String opName() { return Haar2dSequence.OP; }
+    /** Historical label of the existing TokenPrecision doc strings (the tag is the id, "haar2d"). */
+    @Override public String docLabel() { return "HAAR_2D"; }
+
+    @Override public float[] blockMatrix() { return HaarBasis.blockMatrix2d(levels); }
+
+    @Override
+    public void forwardBlock(double[] in, double[] out) {
+        int b = blockSide();
+        System.arraycopy(HaarBasis.haar2d(in, b, b, levels), 0, out, 0, b * b);
+    }
+
+    @Override public StampOp forward() { return new Haar2dSequence(levels, sinkTokens, gridHeight); }
+    @Override public StampOp inverse() { return new Haar2dSequenceInverse(levels, sinkTokens, gridHeight); }
+
+    @Override public int[] standardPositions(int nbh, int nbw) { return HaarBasis.standardPositions(false, levels, nbh, nbw); }
+
+    @Override public long[][] closedFormTables() { return HaarBasis.closedFormTables(false, levels); }
+}
