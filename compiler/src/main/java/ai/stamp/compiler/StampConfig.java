@@ -1,14 +1,13 @@
 package ai.stamp.compiler;
 
-
 import ai.stamp.compiler.config.ActivationPrecision;
 import ai.stamp.compiler.config.FeatureTransforms;
 import ai.stamp.compiler.config.LayerSelection;
 import ai.stamp.compiler.config.SequenceTransformConfig;
 import ai.stamp.compiler.config.WeightQuantization;
 import ai.stamp.compiler.quant.Hadamard;
-import ai.stamp.ops.QuantNumerics;
 import ai.stamp.ops.HaarTransform;
+import ai.stamp.ops.QuantNumerics;
 import ai.stamp.ops.SequenceTransforms;
 import java.util.ArrayList;
 import java.util.List;

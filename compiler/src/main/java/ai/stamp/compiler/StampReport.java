@@ -1,7 +1,6 @@
 package ai.stamp.compiler;
 
 import ai.stamp.compiler.rewrite.Refusal;
-
 import com.google.gson.GsonBuilder;
 import java.util.List;
 import java.util.Map;

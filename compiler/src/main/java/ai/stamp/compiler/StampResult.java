@@ -1,11 +1,9 @@
 package ai.stamp.compiler;
 
+import ai.onnx.proto.OnnxMl;
 import ai.stamp.compiler.io.ExternalWeights;
 import ai.stamp.compiler.io.ModelFile;
-
-import ai.onnx.proto.OnnxMl;
-import java.io.IOException;
-import java.nio.file.Files;
+import ai.stamp.compiler.io.QuietDelete;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -25,14 +23,6 @@ public record StampResult(OnnxMl.ModelProto model, StampReport report, List<Path
 
     /** Deletes the scratch data files (the model's tensors that point there become unreadable). */
     public void deleteScratch() {
-        for (Path p : scratch) deleteQuietly(p);
-    }
-
-    public static void deleteQuietly(Path p) {
-        try {
-            Files.deleteIfExists(p);
-        } catch (IOException ignored) {
-            // best effort; it is also marked delete-on-exit
-        }
+        for (Path p : scratch) QuietDelete.deleteQuietly(p);
     }
 }

@@ -1,7 +1,5 @@
 package ai.stamp.compiler;
 
-import ai.stamp.compiler.ir.OpsetCheck;
-
 import static ai.stamp.testmodels.GraphBuilder.floatAttr;
 import static ai.stamp.testmodels.GraphBuilder.intAttr;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -9,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.onnx.proto.OnnxMl;
+import ai.stamp.compiler.ir.OpsetCheck;
 import ai.stamp.testmodels.GraphBuilder;
 import ai.stamp.testmodels.TinyGraphs;
 import java.util.List;

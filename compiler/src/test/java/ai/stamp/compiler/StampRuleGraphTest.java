@@ -1,11 +1,10 @@
 package ai.stamp.compiler;
 
-import ai.stamp.compiler.ir.OpsetCheck;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.onnx.proto.OnnxMl;
+import ai.stamp.compiler.ir.OpsetCheck;
 import ai.stamp.testmodels.GraphBuilder;
 import java.util.List;
 import java.util.Map;

@@ -1,9 +1,9 @@
 package ai.stamp.ops;
 
-import ai.onnx.proto.OnnxMl;
 import ai.onnx.proto.OnnxMl.AttributeProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnx.proto.OnnxMl;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;

@@ -1,7 +1,7 @@
 package ai.stamp.testmodels;
 
-import ai.onnx.proto.OnnxMl;
 import ai.onnx.proto.OnnxMl.AttributeProto;
+import ai.onnx.proto.OnnxMl;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;

@@ -1,7 +1,7 @@
 package ai.stamp.testmodels;
 
-import ai.onnx.proto.OnnxMl;
 import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnx.proto.OnnxMl;
 import com.google.protobuf.ByteString;
 import java.util.List;
 import java.util.Random;

@@ -5,10 +5,10 @@ import java.io.PrintWriter;
 import java.util.Arrays;
 import java.util.Set;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 /**
  * The {@code stamp-onnx} command line. {@code stamp-onnx IN.onnx OUT.onnx [options]} is short for

@@ -10,6 +10,7 @@ import ai.onnxruntime.TensorInfo;
 import ai.stamp.compiler.StampException;
 import ai.stamp.compiler.StampMetadata;
 import ai.stamp.compiler.io.LoadedModel;
+import ai.stamp.compiler.ir.GraphOutputs;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
@@ -27,7 +28,6 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -189,8 +189,8 @@ public final class Validator {
         }
         for (Layer l : layers) layerSqnr.putIfAbsent(l.output(), new Sqnr());
 
-        try (OrtSession a = session(env, withOutputs(original.proto(), extra), original);
-             OrtSession b = session(env, withOutputs(rewritten.proto(), extra), rewritten)) {
+        try (OrtSession a = session(env, GraphOutputs.expose(original.proto(), extra), original);
+             OrtSession b = session(env, GraphOutputs.expose(rewritten.proto(), extra), rewritten)) {
             for (ModelInputs.Sample sample : samples) {
                 Map<String, float[]> ra = new HashMap<>();
                 Map<String, float[]> rb = new HashMap<>();
@@ -273,7 +273,7 @@ public final class Validator {
                     return new Captured(name, f, given.shape().clone());
                 }
             }
-            try (OrtSession s = session(env, withOutputs(model.proto(), Set.of(name)), model)) {
+            try (OrtSession s = session(env, GraphOutputs.expose(model.proto(), Set.of(name)), model)) {
                 Map<String, float[]> values = new HashMap<>();
                 Map<String, long[]> shapes = new HashMap<>();
                 run(env, s, sample, values, shapes, model);
@@ -365,28 +365,6 @@ public final class Validator {
             if (t.getDataLocation() == OnnxMl.TensorProto.DataLocation.EXTERNAL) return true;
         }
         return false;
-    }
-
-    /** {@code model} with {@code names} appended as graph outputs (elem type from value_info, else FLOAT; no shape). */
-    static OnnxMl.ModelProto withOutputs(OnnxMl.ModelProto model, Set<String> names) {
-        if (names.isEmpty()) return model;
-        OnnxMl.GraphProto g = model.getGraph();
-        Set<String> existing = new HashSet<>();
-        for (OnnxMl.ValueInfoProto v : g.getOutputList()) existing.add(v.getName());
-        Map<String, Integer> types = new HashMap<>();
-        for (OnnxMl.ValueInfoProto v : g.getValueInfoList()) {
-            if (v.getType().hasTensorType() && v.getType().getTensorType().getElemType() != 0) {
-                types.put(v.getName(), v.getType().getTensorType().getElemType());
-            }
-        }
-        OnnxMl.GraphProto.Builder gb = g.toBuilder();
-        for (String n : names) {
-            if (existing.contains(n)) continue;
-            int elem = Optional.ofNullable(types.get(n)).orElse(OnnxMl.TensorProto.DataType.FLOAT_VALUE);
-            gb.addOutput(OnnxMl.ValueInfoProto.newBuilder().setName(n)
-                    .setType(OnnxMl.TypeProto.newBuilder().setTensorType(OnnxMl.TypeProto.Tensor.newBuilder().setElemType(elem))));
-        }
-        return model.toBuilder().setGraph(gb).build();
     }
 
     private static Set<String> producedTensors(OnnxMl.GraphProto g) {

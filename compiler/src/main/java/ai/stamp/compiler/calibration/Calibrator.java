@@ -10,6 +10,7 @@ import ai.onnxruntime.TensorInfo;
 import ai.stamp.compiler.StampCompiler;
 import ai.stamp.compiler.StampConfig;
 import ai.stamp.compiler.StampException;
+import ai.stamp.compiler.ir.GraphOutputs;
 import ai.stamp.compiler.ir.Tensors;
 import ai.stamp.compiler.passes.linear.LayerMatches;
 import ai.stamp.ops.HaarTransform;
@@ -18,18 +19,14 @@ import ai.stamp.ops.SequenceTransforms;
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.function.Consumer;
-import java.util.regex.Pattern;
 
 /**
  * Collects {@link CalibrationStats} of a model by running the ORIGINAL model in ONNX Runtime (CPU) on calibration
@@ -130,15 +127,7 @@ public final class Calibrator {
             }
             acc.put(t, new Accumulator(t, opts));
         }
-        Set<String> existingOutputs = new HashSet<>();
-        for (OnnxMl.ValueInfoProto v : g.getOutputList()) existingOutputs.add(v.getName());
-        OnnxMl.GraphProto.Builder gb = g.toBuilder();
-        for (String t : acc.keySet()) {
-            if (existingOutputs.contains(t) || graphInputs.contains(t)) continue;
-            gb.addOutput(OnnxMl.ValueInfoProto.newBuilder().setName(t).setType(OnnxMl.TypeProto.newBuilder()
-                    .setTensorType(OnnxMl.TypeProto.Tensor.newBuilder().setElemType(OnnxMl.TensorProto.DataType.FLOAT_VALUE))));
-        }
-        OnnxMl.ModelProto probe = original.toBuilder().setGraph(gb).build();
+        OnnxMl.ModelProto probe = GraphOutputs.expose(original, acc.keySet());
 
         int total = samples instanceof Collection<?> c ? c.size() : -1;
         int count = 0;

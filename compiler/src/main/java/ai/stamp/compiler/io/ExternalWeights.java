@@ -1,10 +1,9 @@
 package ai.stamp.compiler.io;
 
+import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnx.proto.OnnxMl;
 import ai.stamp.compiler.StampException;
 import ai.stamp.compiler.StampResult;
-
-import ai.onnx.proto.OnnxMl;
-import ai.onnx.proto.OnnxMl.TensorProto;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -127,7 +126,7 @@ public final class ExternalWeights {
 
     /** Closes and deletes the scratch file (a failed compile). */
     public void discard() {
-        for (Path p : finish()) StampResult.deleteQuietly(p);
+        for (Path p : finish()) QuietDelete.deleteQuietly(p);
     }
 
     public static boolean isExternal(OnnxMl.TensorProto t) { return ModelFile.ExternalTensors.isExternal(t); }

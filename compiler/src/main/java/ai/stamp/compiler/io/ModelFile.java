@@ -1,11 +1,10 @@
 package ai.stamp.compiler.io;
 
+import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnx.proto.OnnxMl;
 import ai.stamp.compiler.StampException;
 import ai.stamp.compiler.StampResult;
 import ai.stamp.compiler.ir.Tensors;
-
-import ai.onnx.proto.OnnxMl;
-import ai.onnx.proto.OnnxMl.TensorProto;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import java.io.BufferedOutputStream;
@@ -157,12 +156,12 @@ public final class ModelFile {
             if (tmpData != null) move(tmpData, dir.resolve(dataName));
             move(tmpModel, out);
         } catch (IOException e) {
-            deleteQuietly(tmpModel);
-            deleteQuietly(tmpData);
+            QuietDelete.deleteQuietly(tmpModel);
+            QuietDelete.deleteQuietly(tmpData);
             throw new StampException(StampException.Kind.OUTPUT_NOT_WRITABLE, "cannot write " + out + ": " + e, e);
         } catch (RuntimeException e) {
-            deleteQuietly(tmpModel);
-            deleteQuietly(tmpData);
+            QuietDelete.deleteQuietly(tmpModel);
+            QuietDelete.deleteQuietly(tmpData);
             throw e;
         }
     }
@@ -184,15 +183,6 @@ public final class ModelFile {
             Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (AtomicMoveNotSupportedException e) {
             Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
-        }
-    }
-
-    private static void deleteQuietly(Path p) {
-        if (p == null) return;
-        try {
-            Files.deleteIfExists(p);
-        } catch (IOException ignored) {
-            // best effort: a stray temp file is harmless, the real output was never replaced
         }
     }
 

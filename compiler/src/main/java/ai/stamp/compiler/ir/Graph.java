@@ -1,17 +1,14 @@
 package ai.stamp.compiler.ir;
 
-import ai.stamp.compiler.rewrite.ModelEditor;
-
-
-import ai.onnx.proto.OnnxMl;
 import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl;
+import ai.stamp.compiler.rewrite.ModelEditor;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 
 /**
  * A read-only view over one GraphProto: who produces and who consumes each tensor, which tensors are
@@ -20,10 +17,6 @@ import java.util.Set;
  * changes a model.
  */
 public final class Graph {
-    /** Ops through which a constant stays a constant (the weight may be stored transposed, cast, quantized...). */
-    private static final Set<String> CONSTANT_PRESERVING = Set.of(
-            "Identity", "Transpose", "Reshape", "Cast", "DequantizeLinear", "Unsqueeze", "Squeeze", "Flatten");
-
     private final OnnxMl.GraphProto proto;
     private final Graph parent;
     private final String path;
@@ -127,7 +120,7 @@ public final class Graph {
         NodeProto p = producers.get(tensor);
         if (p == null) return parent != null && !declaredTypes.containsKey(tensor) && parent.isConstant(tensor);
         if (p.getOpType().equals("Constant")) return true;
-        if (!CONSTANT_PRESERVING.contains(p.getOpType()) || !p.getDomain().isEmpty()) return false;
+        if (!OpSets.CONSTANT_PRESERVING.contains(p.getOpType()) || !p.getDomain().isEmpty()) return false;
         for (String in : p.getInputList()) {
             if (!in.isEmpty() && !constantRoot(in, depth + 1)) return false;
         }

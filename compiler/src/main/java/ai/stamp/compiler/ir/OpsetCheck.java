@@ -1,8 +1,7 @@
 package ai.stamp.compiler.ir;
 
-import ai.stamp.compiler.StampException;
-
 import ai.onnx.proto.OnnxMl;
+import ai.stamp.compiler.StampException;
 import ai.stamp.ops.StampDomain;
 
 /** What model versions the pass can write into, checked before anything is rewritten. */

@@ -1,13 +1,12 @@
 package ai.stamp.compiler.ir;
 
-import ai.onnx.proto.OnnxMl;
 import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 
 /**
  * Static shapes where the graph tells them: declared types, initializers, and a forward pass over the
@@ -16,19 +15,6 @@ import java.util.Set;
  * sequence length, so this stays deliberately small instead of re-implementing ONNX shape inference.
  */
 public final class Shapes {
-    private static final Set<String> SAME_AS_FIRST = Set.of(
-            "Identity", "Cast", "Relu", "Sigmoid", "Tanh", "Erf", "Sqrt", "Exp", "Log", "Neg", "Abs", "Softmax",
-            "LogSoftmax", "Gelu", "HardSigmoid", "HardSwish", "Clip", "Dropout", "LayerNormalization",
-            "BatchNormalization", "Round", "Reciprocal", "Floor", "Ceil", "Not", "Sign", "Elu", "LeakyRelu", "Selu",
-            "Softplus", "PRelu", "Mish", "InstanceNormalization", "SimplifiedLayerNormalization", "QuantizeLinear",
-            "DequantizeLinear", "CumSum", "Trilu");
-    private static final Set<String> BROADCAST = Set.of(
-            "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Where", "Equal", "Less", "Greater", "LessOrEqual",
-            "GreaterOrEqual", "And", "Or", "Xor", "Mod", "Sum", "Mean", "BitShift");
-    private static final Set<String> REDUCE = Set.of(
-            "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL2", "ReduceL1", "ReduceSumSquare",
-            "ReduceLogSumExp");
-
     private final Graph graph;
     private final Map<String, long[]> known = new HashMap<>();
 
@@ -89,123 +75,140 @@ public final class Shapes {
         String op = n.getDomain().isEmpty() || n.getDomain().equals("ai.onnx") ? n.getOpType() : "";
         long[] a = in(n, 0);
         switch (op) {
-            case "Constant" -> {
-                for (OnnxMl.AttributeProto at : n.getAttributeList()) {
-                    switch (at.getName()) {
-                        case "value" -> set(n, 0, dims(at.getT()));
-                        case "value_float", "value_int" -> set(n, 0, new long[0]);
-                        case "value_floats" -> set(n, 0, new long[] {at.getFloatsCount()});
-                        case "value_ints" -> set(n, 0, new long[] {at.getIntsCount()});
-                        default -> { }
-                    }
-                }
-            }
+            case "Constant" -> constant(n);
             case "MatMul" -> set(n, 0, matmul(a, in(n, 1)));
-            case "Gemm" -> {
-                long[] b = in(n, 1);
-                if (a != null && b != null && a.length == 2 && b.length == 2) {
-                    set(n, 0, new long[] {Attrs.i(n, "transA", 0) == 0 ? a[0] : a[1], Attrs.i(n, "transB", 0) == 0 ? b[1] : b[0]});
-                } else {
-                    set(n, 0, new long[] {-1, -1});
-                }
-            }
-            case "Transpose" -> {
-                if (a == null) return;
-                long[] perm = Attrs.ints(n, "perm");
-                long[] out = new long[a.length];
-                for (int i = 0; i < a.length; i++) out[i] = a[perm == null ? a.length - 1 - i : (int) perm[i]];
-                set(n, 0, out);
-            }
-            case "Reshape" -> {
-                long[] target = ConstantValues.longs(graph, n.getInput(1)).orElse(null);
-                long[] targetShape = in(n, 1);
-                if (target == null && targetShape != null && targetShape.length == 1 && targetShape[0] >= 0) {
-                    // shape computed at run time: its length still fixes the rank
-                    long[] out = new long[(int) targetShape[0]];
-                    Arrays.fill(out, -1);
-                    set(n, 0, out);
-                } else {
-                    set(n, 0, reshape(a, target, Attrs.i(n, "allowzero", 0)));
-                }
-            }
-            case "Unsqueeze" -> {
-                long[] axes = n.getInputCount() > 1 ? ConstantValues.longs(graph, n.getInput(1)).orElse(null) : Attrs.ints(n, "axes");
-                if (a == null || axes == null) return;
-                int r = a.length + axes.length;
-                long[] out = new long[r];
-                boolean[] isNew = new boolean[r];
-                for (long ax : axes) isNew[(int) (ax < 0 ? ax + r : ax)] = true;
-                for (int i = 0, j = 0; i < r; i++) out[i] = isNew[i] ? 1 : a[j++];
-                set(n, 0, out);
-            }
-            case "Squeeze" -> {
-                long[] axes = n.getInputCount() > 1 ? ConstantValues.longs(graph, n.getInput(1)).orElse(null) : Attrs.ints(n, "axes");
-                if (a == null || axes == null) return;
-                boolean[] drop = new boolean[a.length];
-                for (long ax : axes) drop[(int) (ax < 0 ? ax + a.length : ax)] = true;
-                set(n, 0, java.util.stream.IntStream.range(0, a.length).filter(i -> !drop[i]).mapToLong(i -> a[i]).toArray());
-            }
-            case "Gather" -> {
-                long[] idx = in(n, 1);
-                if (a == null || idx == null) return;
-                int axis = (int) Attrs.i(n, "axis", 0);
-                if (axis < 0) axis += a.length;
-                long[] out = new long[a.length - 1 + idx.length];
-                int k = 0;
-                for (int i = 0; i < axis; i++) out[k++] = a[i];
-                for (long d : idx) out[k++] = d;
-                for (int i = axis + 1; i < a.length; i++) out[k++] = a[i];
-                set(n, 0, out);
-            }
-            case "Concat" -> {
-                if (a == null) return;
-                int axis = (int) Attrs.i(n, "axis", 0);
-                if (axis < 0) axis += a.length;
-                long[] out = a.clone();
-                for (int i = 1; i < n.getInputCount(); i++) {
-                    long[] b = in(n, i);
-                    out[axis] = (b == null || b.length != a.length || out[axis] < 0 || b[axis] < 0) ? -1 : out[axis] + b[axis];
-                }
-                set(n, 0, out);
-            }
-            case "Slice", "Pad", "Resize", "Upsample" -> {
-                if (a == null) return;
-                long[] out = new long[a.length];
-                Arrays.fill(out, -1);
-                set(n, 0, out);
-            }
-            case "Split" -> {
-                if (a == null) return;
-                long[] out = new long[a.length];
-                Arrays.fill(out, -1);
-                for (int i = 0; i < n.getOutputCount(); i++) set(n, i, out);
-            }
-            case "Shape" -> { if (a != null) set(n, 0, new long[] {a.length}); }
-            case "Flatten" -> {
-                if (a == null) return;
-                int axis = (int) Attrs.i(n, "axis", 1);
-                if (axis < 0) axis += a.length;
-                set(n, 0, new long[] {product(a, 0, axis), product(a, axis, a.length)});
-            }
+            case "Gemm" -> set(n, 0, gemm(n, a, in(n, 1)));
+            case "Transpose" -> set(n, 0, transpose(n, a));
+            case "Reshape" -> set(n, 0, reshapeOutput(n, a));
+            case "Unsqueeze" -> set(n, 0, unsqueeze(n, a));
+            case "Squeeze" -> set(n, 0, squeeze(n, a));
+            case "Gather" -> set(n, 0, gather(n, a, in(n, 1)));
+            case "Concat" -> set(n, 0, concat(n, a));
+            case "Slice", "Pad", "Resize", "Upsample" -> set(n, 0, unknownDims(a));
+            case "Split" -> { for (int i = 0; i < n.getOutputCount(); i++) set(n, i, unknownDims(a)); }
+            case "Shape" -> set(n, 0, a == null ? null : new long[] {a.length});
+            case "Flatten" -> set(n, 0, flatten(n, a));
             case "Conv" -> set(n, 0, conv(n, a, in(n, 1)));
-            case "GlobalAveragePool", "GlobalMaxPool" -> {
-                if (a == null) return;
-                long[] out = a.clone();
-                for (int i = 2; i < out.length; i++) out[i] = 1;
-                set(n, 0, out);
-            }
-            default -> {
-                if (SAME_AS_FIRST.contains(op)) {
-                    if (a != null) set(n, 0, a);
-                } else if (BROADCAST.contains(op)) {
-                    long[] out = a;
-                    for (int i = 1; i < n.getInputCount(); i++) out = broadcast(out, in(n, i));
-                    set(n, 0, out);
-                } else if (REDUCE.contains(op)) {
-                    set(n, 0, reduce(n, a));
-                }
+            case "GlobalAveragePool", "GlobalMaxPool" -> set(n, 0, globalPool(a));
+            default -> set(n, 0, elementwiseOrReduce(n, op, a));
+        }
+    }
+
+    private void constant(NodeProto n) {
+        for (OnnxMl.AttributeProto at : n.getAttributeList()) {
+            switch (at.getName()) {
+                case "value" -> set(n, 0, dims(at.getT()));
+                case "value_float", "value_int" -> set(n, 0, new long[0]);
+                case "value_floats" -> set(n, 0, new long[] {at.getFloatsCount()});
+                case "value_ints" -> set(n, 0, new long[] {at.getIntsCount()});
+                default -> { }
             }
         }
+    }
+
+    private static long[] gemm(NodeProto n, long[] a, long[] b) {
+        if (a == null || b == null || a.length != 2 || b.length != 2) return new long[] {-1, -1};
+        return new long[] {Attrs.i(n, "transA", 0) == 0 ? a[0] : a[1], Attrs.i(n, "transB", 0) == 0 ? b[1] : b[0]};
+    }
+
+    private static long[] transpose(NodeProto n, long[] a) {
+        if (a == null) return null;
+        long[] perm = Attrs.ints(n, "perm");
+        long[] out = new long[a.length];
+        for (int i = 0; i < a.length; i++) out[i] = a[perm == null ? a.length - 1 - i : (int) perm[i]];
+        return out;
+    }
+
+    private long[] reshapeOutput(NodeProto n, long[] a) {
+        long[] target = ConstantValues.longs(graph, n.getInput(1)).orElse(null);
+        long[] targetShape = in(n, 1);
+        if (target == null && targetShape != null && targetShape.length == 1 && targetShape[0] >= 0) {
+            // shape computed at run time: its length still fixes the rank
+            long[] out = new long[(int) targetShape[0]];
+            Arrays.fill(out, -1);
+            return out;
+        }
+        return reshape(a, target, Attrs.i(n, "allowzero", 0));
+    }
+
+    /** The axes of Unsqueeze/Squeeze: an input from opset 13, an attribute before. */
+    private long[] axes(NodeProto n) {
+        return n.getInputCount() > 1 ? ConstantValues.longs(graph, n.getInput(1)).orElse(null) : Attrs.ints(n, "axes");
+    }
+
+    private long[] unsqueeze(NodeProto n, long[] a) {
+        long[] axes = axes(n);
+        if (a == null || axes == null) return null;
+        int r = a.length + axes.length;
+        long[] out = new long[r];
+        boolean[] isNew = new boolean[r];
+        for (long ax : axes) isNew[(int) (ax < 0 ? ax + r : ax)] = true;
+        for (int i = 0, j = 0; i < r; i++) out[i] = isNew[i] ? 1 : a[j++];
+        return out;
+    }
+
+    private long[] squeeze(NodeProto n, long[] a) {
+        long[] axes = axes(n);
+        if (a == null || axes == null) return null;
+        boolean[] drop = new boolean[a.length];
+        for (long ax : axes) drop[(int) (ax < 0 ? ax + a.length : ax)] = true;
+        return java.util.stream.IntStream.range(0, a.length).filter(i -> !drop[i]).mapToLong(i -> a[i]).toArray();
+    }
+
+    private static long[] gather(NodeProto n, long[] a, long[] idx) {
+        if (a == null || idx == null) return null;
+        int axis = (int) Attrs.i(n, "axis", 0);
+        if (axis < 0) axis += a.length;
+        long[] out = new long[a.length - 1 + idx.length];
+        int k = 0;
+        for (int i = 0; i < axis; i++) out[k++] = a[i];
+        for (long d : idx) out[k++] = d;
+        for (int i = axis + 1; i < a.length; i++) out[k++] = a[i];
+        return out;
+    }
+
+    private long[] concat(NodeProto n, long[] a) {
+        if (a == null) return null;
+        int axis = (int) Attrs.i(n, "axis", 0);
+        if (axis < 0) axis += a.length;
+        long[] out = a.clone();
+        for (int i = 1; i < n.getInputCount(); i++) {
+            long[] b = in(n, i);
+            out[axis] = (b == null || b.length != a.length || out[axis] < 0 || b[axis] < 0) ? -1 : out[axis] + b[axis];
+        }
+        return out;
+    }
+
+    /** The rank of {@code a} with every dim unknown (ops whose sizes depend on run-time values). */
+    private static long[] unknownDims(long[] a) {
+        if (a == null) return null;
+        long[] out = new long[a.length];
+        Arrays.fill(out, -1);
+        return out;
+    }
+
+    private static long[] flatten(NodeProto n, long[] a) {
+        if (a == null) return null;
+        int axis = (int) Attrs.i(n, "axis", 1);
+        if (axis < 0) axis += a.length;
+        return new long[] {product(a, 0, axis), product(a, axis, a.length)};
+    }
+
+    private static long[] globalPool(long[] a) {
+        if (a == null) return null;
+        long[] out = a.clone();
+        for (int i = 2; i < out.length; i++) out[i] = 1;
+        return out;
+    }
+
+    private long[] elementwiseOrReduce(NodeProto n, String op, long[] a) {
+        if (OpSets.ELEMENTWISE_UNARY.contains(op)) return a;
+        if (OpSets.ELEMENTWISE_BROADCAST.contains(op)) {
+            long[] out = a;
+            for (int i = 1; i < n.getInputCount(); i++) out = broadcast(out, in(n, i));
+            return out;
+        }
+        return OpSets.REDUCE.contains(op) ? reduce(n, a) : null;
     }
 
     private long[] reduce(NodeProto n, long[] a) {

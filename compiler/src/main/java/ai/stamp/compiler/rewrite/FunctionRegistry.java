@@ -1,8 +1,7 @@
 package ai.stamp.compiler.rewrite;
 
-import ai.stamp.compiler.ir.OpsetCheck;
-
 import ai.onnx.proto.OnnxMl;
+import ai.stamp.compiler.ir.OpsetCheck;
 import ai.stamp.ops.StampDomain;
 import ai.stamp.ops.StampOp;
 import java.util.LinkedHashMap;

@@ -1,7 +1,7 @@
 package ai.stamp.compiler.rewrite;
 
-import ai.onnx.proto.OnnxMl;
 import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl;
 import ai.stamp.compiler.ir.Graph;
 import ai.stamp.ops.StampOp;
 import java.util.ArrayList;

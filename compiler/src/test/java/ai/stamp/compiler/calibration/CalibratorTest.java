@@ -1,8 +1,5 @@
 package ai.stamp.compiler.calibration;
 
-import ai.stamp.compiler.config.LayerSelection;
-import ai.stamp.compiler.passes.linear.LayerMatches;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -13,6 +10,8 @@ import ai.onnx.proto.OnnxMl;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
+import ai.stamp.compiler.config.LayerSelection;
+import ai.stamp.compiler.passes.linear.LayerMatches;
 import ai.stamp.ops.HaarBasis;
 import ai.stamp.testmodels.TinyGraphs;
 import java.nio.FloatBuffer;

@@ -1,17 +1,16 @@
 package ai.stamp.compiler.io;
 
-import ai.stamp.compiler.Ort;
-import ai.stamp.compiler.StampCompiler;
-import ai.stamp.compiler.StampConfig;
-import ai.stamp.compiler.StampException;
-import ai.stamp.compiler.StampResult;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.onnx.proto.OnnxMl;
+import ai.stamp.compiler.Ort;
+import ai.stamp.compiler.StampCompiler;
+import ai.stamp.compiler.StampConfig;
+import ai.stamp.compiler.StampException;
+import ai.stamp.compiler.StampResult;
 import ai.stamp.testmodels.TinyGraphs;
 import com.google.protobuf.ByteString;
 import java.io.IOException;

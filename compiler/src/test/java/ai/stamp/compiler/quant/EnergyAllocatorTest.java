@@ -1,13 +1,12 @@
 package ai.stamp.compiler.quant;
 
-import ai.stamp.compiler.calibration.CalibrationStats;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.stamp.compiler.calibration.CalibrationStats;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;

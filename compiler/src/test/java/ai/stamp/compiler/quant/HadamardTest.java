@@ -3,9 +3,9 @@ package ai.stamp.compiler.quant;
 import static org.junit.jupiter.api.Assertions.*;
 
 import java.util.Random;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 class HadamardTest {
 

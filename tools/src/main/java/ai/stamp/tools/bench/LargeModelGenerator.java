@@ -1,7 +1,7 @@
 package ai.stamp.tools.bench;
 
-import ai.onnx.proto.OnnxMl;
 import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnx.proto.OnnxMl;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;

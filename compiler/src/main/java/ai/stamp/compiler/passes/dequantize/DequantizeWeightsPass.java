@@ -1,7 +1,7 @@
 package ai.stamp.compiler.passes.dequantize;
 
-import ai.onnx.proto.OnnxMl;
 import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl;
 import ai.stamp.compiler.config.LayerSelection;
 import ai.stamp.compiler.ir.Graph;
 import ai.stamp.compiler.rewrite.GraphEditor;
@@ -15,7 +15,6 @@ import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 /**

@@ -1,14 +1,12 @@
 package ai.stamp.compiler.passes.dequantize;
 
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.stamp.compiler.ir.ConstantValues;
 import ai.stamp.compiler.ir.Graph;
 import ai.stamp.compiler.ir.OpSets;
 import ai.stamp.compiler.ir.OpsetCheck;
 import ai.stamp.compiler.ir.Tensors;
-
-import ai.onnx.proto.OnnxMl;
-import ai.onnx.proto.OnnxMl.NodeProto;
-import ai.onnx.proto.OnnxMl.TensorProto;
 import java.util.Optional;
 import java.util.Set;
 

@@ -1,8 +1,7 @@
 package ai.stamp.compiler.passes.linear;
 
-import ai.stamp.compiler.ir.Graph;
-
 import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.stamp.compiler.ir.Graph;
 import java.util.List;
 import java.util.Optional;
 

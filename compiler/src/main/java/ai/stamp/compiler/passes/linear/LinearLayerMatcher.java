@@ -1,12 +1,12 @@
 package ai.stamp.compiler.passes.linear;
 
+import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.stamp.compiler.config.LayerSelection;
 import ai.stamp.compiler.ir.Attrs;
 import ai.stamp.compiler.ir.Graph;
+import ai.stamp.compiler.ir.OpSets;
 import ai.stamp.compiler.rewrite.Match;
 import ai.stamp.compiler.rewrite.Refusal;
-
-import ai.onnx.proto.OnnxMl.NodeProto;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
@@ -17,10 +17,6 @@ import java.util.Set;
  * real sequence axis. Never mutates; every refusal has a code and says why. Other ops are not applicable.
  */
 public final class LinearLayerMatcher {
-    /** Ops a pooled vector passes through unchanged on its way to a classifier/pooler head. */
-    private static final Set<String> PASS_THROUGH = Set.of(
-            "Identity", "Cast", "Tanh", "Relu", "Gelu", "Erf", "Sigmoid", "Dropout", "Add", "Mul", "Div", "Sub",
-            "LayerNormalization", "BatchNormalization");
     /** Ops that remove the sequence axis: what follows them is one vector per sample. */
     private static final Set<String> POOLING = Set.of("GlobalAveragePool", "GlobalMaxPool", "Flatten", "Squeeze");
 
@@ -102,7 +98,8 @@ public final class LinearLayerMatcher {
                 return Optional.of("Gather of one token '" + Graph.nameOf(n) + "'");
             }
             if (op.startsWith("Reduce") && Attrs.i(n, "keepdims", 1) == 0) return Optional.of(op + " '" + Graph.nameOf(n) + "'");
-            if (!PASS_THROUGH.contains(op)) return Optional.empty();
+            // a pooled vector stays one vector per sample through element-wise ops (activations, norms, residuals)
+            if (!OpSets.ELEMENTWISE_UNARY.contains(op) && !OpSets.ELEMENTWISE_BROADCAST.contains(op)) return Optional.empty();
             t = n.getInput(0);
         }
         return Optional.empty();

@@ -1,7 +1,7 @@
 package ai.stamp.compiler.passes.linear;
 
-import ai.onnx.proto.OnnxMl;
 import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl;
 import ai.stamp.compiler.StampConfig;
 import ai.stamp.compiler.StampReport;
 import ai.stamp.compiler.calibration.CalibrationStats;

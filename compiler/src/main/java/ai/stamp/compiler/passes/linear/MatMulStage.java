@@ -1,7 +1,7 @@
 package ai.stamp.compiler.passes.linear;
 
-import ai.onnx.proto.OnnxMl;
 import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl;
 import ai.stamp.compiler.rewrite.GraphEditor;
 import java.util.List;
 

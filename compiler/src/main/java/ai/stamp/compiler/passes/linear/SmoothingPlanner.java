@@ -1,7 +1,7 @@
 package ai.stamp.compiler.passes.linear;
 
-import ai.onnx.proto.OnnxMl;
 import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl;
 import ai.stamp.compiler.calibration.ActivationStats;
 import ai.stamp.compiler.calibration.CalibrationStats;
 import ai.stamp.compiler.config.FeatureTransforms;

@@ -1,7 +1,7 @@
 package ai.stamp.compiler.passes.linear;
 
-import ai.onnx.proto.OnnxMl;
 import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl;
 import ai.stamp.compiler.ir.Graph;
 import ai.stamp.compiler.ir.Tensors;
 import ai.stamp.compiler.rewrite.GraphEditor;

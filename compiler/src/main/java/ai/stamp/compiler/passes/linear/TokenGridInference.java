@@ -1,14 +1,13 @@
 package ai.stamp.compiler.passes.linear;
 
+import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.stamp.compiler.ir.Attrs;
 import ai.stamp.compiler.ir.ConstantValues;
 import ai.stamp.compiler.ir.Graph;
-
-import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.stamp.compiler.ir.OpSets;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 
 /**
  * Finds image-token grids: a Conv output [N, C, H, W] flattened to [N, C, H*W] and transposed to tokens
@@ -17,10 +16,10 @@ import java.util.Set;
  * many tokens were concatenated in front of the patches ([CLS], registers). Only reads the graph.
  */
 public final class TokenGridInference {
-    private static final Set<String> SAME_LAYOUT = Set.of(
-            "Identity", "Cast", "Relu", "Sigmoid", "Tanh", "Erf", "Sqrt", "Exp", "Neg", "Abs", "Gelu", "HardSigmoid",
-            "HardSwish", "Clip", "Dropout", "LayerNormalization", "Softmax", "Round", "Reciprocal", "Add", "Sub", "Mul",
-            "Div", "Pow", "Max", "Min", "Where", "BatchNormalization", "SimplifiedLayerNormalization");
+    /** Element-wise ops: broadcasting a constant (bias, position embedding) or another token tensor keeps the layout. */
+    private static boolean keepsLayout(String op) {
+        return OpSets.ELEMENTWISE_UNARY.contains(op) || OpSets.ELEMENTWISE_BROADCAST.contains(op);
+    }
 
     /**
      * A token layout: tokens on {@code axis} of a rank-{@code rank} tensor are {@code prefixTokens}
@@ -58,7 +57,7 @@ public final class TokenGridInference {
             if (n.getInputCount() == 0) continue;
             String in = n.getInput(0);
             if (spatial.containsKey(in)) {
-                if (SAME_LAYOUT.contains(op)) spatial.put(out, spatial.get(in));
+                if (keepsLayout(op)) spatial.put(out, spatial.get(in));
                 else if ((op.equals("Flatten") && Attrs.i(n, "axis", 1) == 2) || (op.equals("Reshape") && outShape != null && outShape.length == 3)) {
                     flattened.put(out, spatial.get(in));
                 }
@@ -137,7 +136,7 @@ public final class TokenGridInference {
                 return Optional.of(g);
             }
             default:
-                if (!SAME_LAYOUT.contains(op)) return Optional.empty();
+                if (!keepsLayout(op)) return Optional.empty();
                 // broadcasting another token tensor or a constant (bias, position embedding) keeps the layout
                 if (outShape != null && outShape.length != g.rank()) return Optional.empty();
                 return Optional.of(g);

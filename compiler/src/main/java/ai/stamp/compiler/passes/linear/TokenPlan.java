@@ -1,7 +1,6 @@
 package ai.stamp.compiler.passes.linear;
 
 import ai.stamp.compiler.StampConfig;
-
 import ai.stamp.ops.SequenceLayout;
 import ai.stamp.ops.TokenPrecision;
 import java.util.Arrays;

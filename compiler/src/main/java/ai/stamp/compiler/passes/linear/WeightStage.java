@@ -1,8 +1,8 @@
 package ai.stamp.compiler.passes.linear;
 
-import ai.onnx.proto.OnnxMl;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnx.proto.OnnxMl;
 import ai.stamp.compiler.calibration.CalibrationStats;
 import ai.stamp.compiler.io.ExternalWeights;
 import ai.stamp.compiler.ir.Tensors;

@@ -1,5 +1,9 @@
 package ai.stamp.compiler.passes.dequantize;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.onnx.proto.OnnxMl;
 import ai.stamp.compiler.GraphDump;
 import ai.stamp.compiler.Ort;
 import ai.stamp.compiler.StampCompiler;
@@ -10,11 +14,6 @@ import ai.stamp.compiler.config.LayerSelection;
 import ai.stamp.compiler.quant.Dequantization;
 import ai.stamp.compiler.rewrite.ModelEditor;
 import ai.stamp.compiler.rewrite.PassManager;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
-import ai.onnx.proto.OnnxMl;
 import ai.stamp.testmodels.QuantizedGraphs;
 import java.util.Map;
 import java.util.Optional;

@@ -1,5 +1,11 @@
 package ai.stamp.compiler.passes.linear;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.onnx.proto.OnnxMl;
 import ai.stamp.compiler.Ort;
 import ai.stamp.compiler.StampCompiler;
 import ai.stamp.compiler.StampConfig;
@@ -10,13 +16,6 @@ import ai.stamp.compiler.calibration.CalibrationStats;
 import ai.stamp.compiler.ir.Graph;
 import ai.stamp.compiler.quant.EnergyAllocator;
 import ai.stamp.compiler.rewrite.Match;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
-import ai.onnx.proto.OnnxMl;
 import ai.stamp.ops.HaarBasis;
 import ai.stamp.testmodels.TinyGraphs;
 import java.util.HashMap;
