@@ -52,6 +52,22 @@ class StampRuleGraphTest {
     }
 
     @Test
+    void everyInsertedNodeNamesTheStageThatMadeIt() {
+        StampResult r = StampCompiler.compile(linearWithBias(13, 6), StampConfig.builder().weights(StampConfig.WeightQuant.RTN8).build());
+        Map<String, String> stageOf = Map.of("HaarSequence_l3_s1", "sequence-transform", "HaarSequenceInverse_l3_s1", "sequence-transform",
+                "MixedPrecisionQdq", "activation-quantization", "DequantizeLinear", "weight-quantization", "MatMul", "matmul");
+        int labelled = 0;
+        for (OnnxMl.NodeProto n : r.model().getGraph().getNodeList()) {
+            if (!n.getDocString().startsWith("stamp-onnx ")) continue;
+            String op = n.getOpType().startsWith("TokenPrecision_") ? "MixedPrecisionQdq" : n.getOpType();
+            assertTrue(stageOf.containsKey(op), "unexpected inserted op " + op);
+            assertTrue(n.getDocString().startsWith("stamp-onnx linear-layer/" + stageOf.get(op) + " for "), n.getOpType() + ": " + n.getDocString());
+            labelled++;
+        }
+        assertEquals(6, labelled, "transform, precision, quantizer, weight DequantizeLinear, MatMul, inverse");
+    }
+
+    @Test
     void baselineModeQuantizesWithoutTransform() {
         StampResult r = StampCompiler.compile(linearWithBias(13, 8), StampConfig.builder().mode(StampConfig.Mode.BASELINE).build());
         assertEquals("""

@@ -38,7 +38,7 @@ import java.util.Set;
  * activation quantization, inverse on the input side, weight, MatMul (with the inverse on the output side).
  */
 final class LinearLayerRule implements Rule<LayerPlan> {
-    static final String NAME = "StampLinearRule";
+    static final String NAME = "linear-layer";
 
     /** What the rule needs beyond the graph: the planners of each concern. */
     record Planners(TokenPlanner tokens, WeightPlanner weights, StampConfig.InversePlacement inverseAt, FeatureTransforms features,
@@ -130,15 +130,18 @@ final class LinearLayerRule implements Rule<LayerPlan> {
         final MatMulStage matmul;
         final Map<InputPlan, String> prepared = new IdentityHashMap<>();
 
+        /** Each stage labels the nodes it makes "linear-layer/STAGE". */
         Emission(GraphEditor edit) {
             this.edit = edit;
-            this.smoothing = new SmoothingStage(edit, graph);
-            this.rotation = new RotationStage(edit, planners.features().rotation());
-            this.sequence = new SequenceTransformStage(edit);
-            this.quantization = new ActivationQuantStage(edit);
-            this.weights = new WeightStage(edit, planners.stats(), planners.weights().external(), rotation);
-            this.matmul = new MatMulStage(edit, sequence);
+            this.smoothing = new SmoothingStage(stage(edit, SmoothingStage.NAME), graph);
+            this.rotation = new RotationStage(stage(edit, RotationStage.NAME), planners.features().rotation());
+            this.sequence = new SequenceTransformStage(stage(edit, SequenceTransformStage.NAME));
+            this.quantization = new ActivationQuantStage(stage(edit, ActivationQuantStage.NAME));
+            this.weights = new WeightStage(stage(edit, WeightStage.NAME), planners.stats(), planners.weights().external(), rotation);
+            this.matmul = new MatMulStage(stage(edit, MatMulStage.NAME), sequence);
         }
+
+        private static GraphEditor stage(GraphEditor edit, String stage) { return edit.as(NAME + "/" + stage); }
 
         void emit(LayerPlan plan) {
             LinearLayer layer = plan.layer();
