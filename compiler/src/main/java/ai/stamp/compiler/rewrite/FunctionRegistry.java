@@ -22,7 +22,6 @@ public final class FunctionRegistry {
 
     void register(StampOp op) {
         String name = op.functionName();
-        uses.merge(name, 1, Integer::sum);
         functions.computeIfAbsent(name, n -> {
             OnnxMl.FunctionProto f = op.function(opset);
             if (!f.getDomain().equals(StampDomain.NAME) || !f.getName().equals(n)) {
@@ -30,6 +29,7 @@ public final class FunctionRegistry {
             }
             return f;
         });
+        uses.merge(name, 1, Integer::sum); // counted once the function is known to be valid
     }
 
     public boolean isEmpty() { return functions.isEmpty(); }
