@@ -224,6 +224,10 @@ public final class OnnxDialect {
     public String neg(String a) { return op("Neg", a); }
     public String round(String a) { return op("Round", a); }
     public String matmul(String a, String b) { return op("MatMul", a, b); }
+    /** The integer GEMM (opset 10+): int32 = (a - 0)(b - 0), zero points omitted. */
+    public String matMulInteger(String a, String b) { return op("MatMulInteger", a, b); }
+    /** {@code Cast(x, to)} with {@code to} a TensorProto.DataType value. */
+    public String cast(String x, int to) { return op("Cast", List.of(intAttr("to", to)), x); }
     public String less(String a, String b) { return op("Less", a, b); }
     public String equal(String a, String b) { return op("Equal", a, b); }
     public String or(String a, String b) { return op("Or", a, b); }

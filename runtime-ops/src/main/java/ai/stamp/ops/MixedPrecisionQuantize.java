@@ -1,0 +1,71 @@
+package ai.stamp.ops;
+
+import ai.onnx.proto.OnnxMl;
+import java.util.List;
+
+/**
+ * {@code MixedPrecisionQuantize} (Z, levels -> Zq, scale, zero_point): the integer half of {@link MixedPrecisionQdq}.
+ * The same per-token asymmetric min-max numerics (STAMP.md section 4), but the quantized values are kept as
+ * integers for an integer GEMM ({@link ScaledMatMulInteger}, STAMP.md section 5a):
+ * <pre>
+ *   mn = min(0, min z)   mx = max(0, max z)   scale = max(mx - mn, EPS) / q
+ *   zp = round(-mn / scale)                   Zq = uint8(clip(round(z / scale) + zp, 0, q))
+ * </pre>
+ * Z [..., T, D] float, levels [T, 1] (q = 2^b - 1 per token, from {@link TokenPrecision}); Zq [..., T, D] uint8 in
+ * 0..q (0..15 for a 4-bit token), scale and zero_point [..., T, 1] float (zero_point integer-valued). So
+ * {@code (Zq - zero_point) * scale} is exactly what {@link MixedPrecisionQdq} returns.
+ */
+public final class MixedPrecisionQuantize implements StampOp {
+    public static final String OP = "MixedPrecisionQuantize";
+    public static final MixedPrecisionQuantize INSTANCE = new MixedPrecisionQuantize();
+
+    private MixedPrecisionQuantize() {}
+
+    @Override public String opName() { return OP; }
+    @Override public String functionName() { return OP; }
+    @Override public List<String> inputs() { return List.of("Z", "levels"); }
+    @Override public List<String> outputs() { return List.of("Zq", "scale", "zero_point"); }
+    @Override public String describe() { return "per-token asymmetric min-max to uint8, eps=" + QuantNumerics.EPS; }
+
+    @Override
+    public OnnxMl.FunctionProto function(int opset) {
+        OnnxDialect d = new OnnxDialect(opset);
+        String zero = d.floatScalar(0f);
+        String mn = d.min(d.reduceMin("Z", -1), zero); // [..., T, 1]
+        String mx = d.max(d.reduceMax("Z", -1), zero);
+        // the same operations in the same order as MixedPrecisionQdq, so the two agree to the bit
+        String scale = d.div(d.max(d.sub(mx, mn), d.floatScalar(QuantNumerics.EPS)), "levels");
+        String zp = d.round(d.div(d.neg(mn), scale));
+        String zi = d.min(d.max(d.add(d.round(d.div("Z", scale)), zp), zero), "levels");
+        d.emit("Cast", List.of(OnnxDialect.intAttr("to", OnnxMl.TensorProto.DataType.UINT8_VALUE)), List.of("Zq"), zi);
+        d.emit("Identity", List.of(), List.of("scale"), scale);
+        d.emit("Identity", List.of(), List.of("zero_point"), zp);
+        return d.function(functionName(), inputs(), outputs(), OP + " " + describe());
+    }
+
+    /** The kernel's result: {@code values} row-major [..., T, D] in 0..q, {@code scale} and {@code zeroPoint} one per token row. */
+    public record Quantized(int[] values, float[] scale, float[] zeroPoint, long[] shape) {}
+
+    /** Reference kernel, float32, the literal spec formula; levels [T, 1] broadcast over Z [..., T, D]. */
+    public static Quantized apply(FloatTensor z, FloatTensor levels) {
+        int dd = (int) z.dim(-1), t = (int) z.dim(-2);
+        if (levels.data().length != t) throw new IllegalArgumentException("levels " + levels + " do not match " + t + " tokens");
+        float[] in = z.data();
+        int rows = in.length / Math.max(dd, 1);
+        int[] values = new int[in.length];
+        float[] scales = new float[rows], zps = new float[rows];
+        float[] lv = levels.data();
+        for (int row = 0; row < rows; row++) {
+            int off = row * dd;
+            float q = lv[row % t];
+            float scale = MixedPrecisionQdq.scale(in, off, dd, q);
+            float mn = 0f;
+            for (int i = 0; i < dd; i++) mn = Math.min(mn, in[off + i]);
+            float zp = Math.min(Math.max((float) Math.rint(-mn / scale), 0f), q);
+            for (int i = 0; i < dd; i++) values[off + i] = (int) Math.min(Math.max((float) Math.rint(in[off + i] / scale) + zp, 0f), q);
+            scales[row] = scale;
+            zps[row] = zp;
+        }
+        return new Quantized(values, scales, zps, z.shape().clone());
+    }
+}
