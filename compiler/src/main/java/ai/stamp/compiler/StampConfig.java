@@ -64,6 +64,15 @@ public final class StampConfig {
     }
 
     /**
+     * How a quantized layer's product is emitted. INTEGER is the deployment form (STAMP.md section 5a): the
+     * quantized coefficients as uint8, an integer GEMM (MatMulInteger) against int8 weights, the zero-point
+     * correction and the scales after it. SIMULATE keeps the product in float on fake-quantized activations and
+     * dequantized weights (same numbers to float rounding; for research, and the only form with float weights). AUTO
+     * is INTEGER wherever a layer's weight is quantized per channel, else SIMULATE.
+     */
+    public enum Emit { AUTO, INTEGER, SIMULATE }
+
+    /**
      * Where L^T runs. L^T acts on tokens and W on features, so L^T(Q(LX) W) = (L^T Q(LX)) W in exact
      * arithmetic; only float rounding differs. OUTPUT is the paper's form (the MatMul consumes the
      * quantized coefficients, as an integer GEMM would). INPUT dequantizes back to the token domain first,
@@ -119,6 +128,7 @@ public final class StampConfig {
     private final ActivationPrecision precision;
     private final WeightQuantization weightQuantization;
     private final FeatureTransforms features;
+    private final Emit emit;
 
     private StampConfig(Builder b) {
         this.mode = b.mode;
@@ -127,6 +137,7 @@ public final class StampConfig {
         this.precision = new ActivationPrecision(b.hiBits, b.loBits, b.hiTokens, b.allocation, b.avgBits);
         this.weightQuantization = new WeightQuantization(b.weights, b.weightBlock);
         this.features = new FeatureTransforms(b.rotation, b.smoothAlpha);
+        this.emit = b.emit;
     }
 
     public static Builder builder() { return new Builder(); }
@@ -147,6 +158,8 @@ public final class StampConfig {
     public WeightQuantization weightQuantization() { return weightQuantization; }
     /** SmoothQuant and rotation. */
     public FeatureTransforms features() { return features; }
+    /** The form of a quantized layer's product: integer GEMM or float simulation. */
+    public Emit emit() { return emit; }
 
     // The same values one by one, for the CLI and callers that read a single option:
 
@@ -185,7 +198,7 @@ public final class StampConfig {
         return new Builder().mode(mode).transform(transform()).levels(levels()).sinkTokens(sinkTokens())
                 .hiTokens(hiTokens()).hiBits(hiBits()).loBits(loBits()).grid(grid().orElse(null)).exclude(exclude().orElse(null))
                 .weights(weights()).weightBlock(weightBlock()).rotation(rotation()).smoothAlpha(smoothAlpha())
-                .allocation(allocation()).avgBits(avgBits()).inverseAt(inverseAt()).dequantizeWeights(dequantizeWeights());
+                .allocation(allocation()).avgBits(avgBits()).inverseAt(inverseAt()).dequantizeWeights(dequantizeWeights()).emit(emit);
     }
 
     /** Also the {@code ai.stamp.config} metadata of a rewritten model, so locale-independent (Locale.ROOT). */
@@ -201,7 +214,8 @@ public final class StampConfig {
                 + (smooth() ? " smooth=" + smoothAlpha() : "")
                 + (allocation() == Allocation.FIXED ? "" : " allocate=energy avg-bits=" + avgBits())
                 + (inverseAt() == InversePlacement.OUTPUT ? "" : " inverse-at=" + inverseAt().name().toLowerCase(Locale.ROOT))
-                + (dequantizeWeights() ? " dequantize-weights" : "");
+                + (dequantizeWeights() ? " dequantize-weights" : "")
+                + (emit == Emit.AUTO ? "" : " emit=" + emit.name().toLowerCase(Locale.ROOT));
     }
 
     public static final class Builder {
@@ -221,6 +235,7 @@ public final class StampConfig {
         private Allocation allocation = Allocation.FIXED;
         private double avgBits = Double.NaN;
         private InversePlacement inverseAt = InversePlacement.OUTPUT;
+        private Emit emit = Emit.AUTO;
         private boolean dequantizeWeights;
 
         public Builder mode(Mode v) { mode = v; return this; }
@@ -240,6 +255,7 @@ public final class StampConfig {
         public Builder allocation(Allocation v) { allocation = v; return this; }
         public Builder avgBits(double v) { avgBits = v; return this; }
         public Builder inverseAt(InversePlacement v) { inverseAt = v; return this; }
+        public Builder emit(Emit v) { emit = v; return this; }
         public Builder dequantizeWeights(boolean v) { dequantizeWeights = v; return this; }
 
         /** Validates and builds; an invalid value throws IllegalArgumentException with a one-line reason. */
@@ -254,7 +270,15 @@ public final class StampConfig {
             checkBits("--hi-bits", hiBits);
             checkBits("--lo-bits", loBits);
             if (weightBlock < 0) throw new IllegalArgumentException("--weight-block must be > 0 (or 0 = per output channel), got " + weightBlock);
-            if (rotation == null || allocation == null || inverseAt == null) throw new IllegalArgumentException("rotation and allocation are required");
+            if (rotation == null || allocation == null || inverseAt == null || emit == null) {
+                throw new IllegalArgumentException("rotation, allocation, inverse placement and emit form are required");
+            }
+            if (emit == Emit.INTEGER && weights == WeightQuant.NONE) {
+                throw new IllegalArgumentException("--emit integer needs quantized weights: add --weights rtn8 (or rtn4, gptq8, gptq4), or use --emit simulate");
+            }
+            if (emit == Emit.INTEGER && mode == Mode.TRANSFORM_ONLY) {
+                throw new IllegalArgumentException("--emit integer quantizes the activations, --mode transform-only does not: use --emit simulate");
+            }
             if (smoothAlpha >= 0 && smoothAlpha > 1) throw new IllegalArgumentException("--smooth ALPHA must be in 0..1, got " + smoothAlpha);
             if (allocation == Allocation.ENERGY) {
                 if (!(avgBits >= loBits && avgBits <= hiBits)) {

@@ -86,6 +86,13 @@ public final class StampOptions {
                     + "Default: ${DEFAULT-VALUE}.")
     String inverseAt;
 
+    @Option(names = "--emit", paramLabel = "FORM", defaultValue = "auto",
+            description = "How a quantized layer's product is emitted: integer (the deployment form: uint8 coefficients x int8 "
+                    + "weights in MatMulInteger, zero-point correction and scales after it; needs --weights), simulate (float "
+                    + "MatMul on fake-quantized activations and dequantized weights: the same numbers, for research and float "
+                    + "weights) or auto (integer where the weight is quantized per channel, else simulate). Default: ${DEFAULT-VALUE}.")
+    String emit;
+
     @Option(names = "--dequantize-weights",
             description = "Already-quantized layers (weight = DequantizeLinear of an int8/uint8 constant, or DynamicQuantizeLinear + "
                     + "MatMulInteger) are turned back into float MatMul with the dequantized weight and then rewritten. Without it "
@@ -102,6 +109,7 @@ public final class StampOptions {
                 .rotation(parseEnum(StampConfig.Rotation.class, "--rotate", rotate))
                 .allocation(parseEnum(StampConfig.Allocation.class, "--allocate", allocate))
                 .inverseAt(parseEnum(StampConfig.InversePlacement.class, "--inverse-at", inverseAt))
+                .emit(parseEnum(StampConfig.Emit.class, "--emit", emit))
                 .dequantizeWeights(dequantizeWeights);
         if (smooth != null) {
             if (!(smooth >= 0 && smooth <= 1)) {

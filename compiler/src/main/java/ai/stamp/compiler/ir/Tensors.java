@@ -85,6 +85,15 @@ public final class Tensors {
         return floatTensor(values, dims.stream().mapToLong(Long::longValue).toArray());
     }
 
+    /** An unnamed INT32 tensor of {@code dims} (raw little-endian data). */
+    public static TensorProto int32Tensor(int[] values, long... dims) {
+        ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        b.asIntBuffer().put(values);
+        TensorProto.Builder t = TensorProto.newBuilder().setDataType(TensorProto.DataType.INT32_VALUE).setRawData(ByteString.copyFrom(b.array()));
+        for (long dim : dims) t.addDims(dim);
+        return t.build();
+    }
+
     /** An unnamed INT8 tensor, or INT4 (two values per byte, low nibble first) of {@code dims}. */
     public static TensorProto intTensor(byte[] values, boolean int4, long... dims) {
         TensorProto.Builder t = TensorProto.newBuilder().setDataType(int4 ? TensorProto.DataType.INT4_VALUE : TensorProto.DataType.INT8_VALUE);

@@ -3,9 +3,13 @@ package ai.stamp.compiler.passes.linear;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.stamp.compiler.rewrite.GraphEditor;
 import ai.stamp.ops.MixedPrecisionQdq;
+import ai.stamp.ops.MixedPrecisionQuantize;
 import java.util.List;
 
-/** Emits the per-token mixed-precision quantization: TokenPrecision gives each token its level count, MixedPrecisionQdq applies it. */
+/**
+ * Emits the per-token mixed-precision quantization: TokenPrecision gives each token its level count, then
+ * MixedPrecisionQdq applies it in float (simulation), or MixedPrecisionQuantize keeps the integers (integer GEMM).
+ */
 final class ActivationQuantStage {
     static final String NAME = "activation-quantization";
 
@@ -13,12 +17,27 @@ final class ActivationQuantStage {
 
     ActivationQuantStage(GraphEditor edit) { this.edit = edit; }
 
-    /** Q(z) at the plan's bits per token. */
+    /** Q(z) at the plan's bits per token, in float. */
     String quantize(TokenPlan plan, String z, String activation, String forLayer, List<NodeProto> nodes) {
-        String levels = edit.fresh(activation + "_stamp_levels");
-        nodes.add(edit.call(plan.tokenPrecision(), List.of(z), List.of(levels), forLayer));
+        String levels = levels(plan, z, activation, forLayer, nodes);
         String zq = edit.fresh(activation + "_stamp_q");
         nodes.add(edit.call(MixedPrecisionQdq.INSTANCE, List.of(z, levels), List.of(zq), forLayer));
         return zq;
+    }
+
+    /** The integers of Q(z): uint8 values with their per-token scale and zero point. */
+    record Quantized(String values, String scale, String zeroPoint) {}
+
+    Quantized quantizeToInteger(TokenPlan plan, String z, String activation, String forLayer, List<NodeProto> nodes) {
+        String levels = levels(plan, z, activation, forLayer, nodes);
+        Quantized q = new Quantized(edit.fresh(activation + "_stamp_u8"), edit.fresh(activation + "_stamp_scale"), edit.fresh(activation + "_stamp_zp"));
+        nodes.add(edit.call(MixedPrecisionQuantize.INSTANCE, List.of(z, levels), List.of(q.values(), q.scale(), q.zeroPoint()), forLayer));
+        return q;
+    }
+
+    private String levels(TokenPlan plan, String z, String activation, String forLayer, List<NodeProto> nodes) {
+        String levels = edit.fresh(activation + "_stamp_levels");
+        nodes.add(edit.call(plan.tokenPrecision(), List.of(z), List.of(levels), forLayer));
+        return levels;
     }
 }

@@ -9,8 +9,15 @@ package ai.stamp.compiler.passes.linear;
  * @param features     the feature transforms applied to X
  * @param tokens       how the tokens are transformed and quantized
  * @param inverseFirst L^T runs on the input side, so the MatMul reads tokens, not coefficients
+ * @param integer      the quantized coefficients stay integers (uint8, per-token scale and zero point) for an integer GEMM
  */
-public record InputPlan(String activation, FeaturePlan features, TokenPlan tokens, boolean inverseFirst) {
+public record InputPlan(String activation, FeaturePlan features, TokenPlan tokens, boolean inverseFirst, boolean integer) {
+    public InputPlan {
+        if (integer && (inverseFirst || !tokens.quantizes())) throw new IllegalArgumentException("an integer input is quantized coefficients");
+    }
+
     /** Inputs with equal keys are the same tensor. */
-    String key() { return activation + "|" + tokens.key() + features.shareKey() + (inverseFirst ? "|inverse-first" : ""); }
+    String key() {
+        return activation + "|" + tokens.key() + features.shareKey() + (inverseFirst ? "|inverse-first" : "") + (integer ? "|integer" : "");
+    }
 }

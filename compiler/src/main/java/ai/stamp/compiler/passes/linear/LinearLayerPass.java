@@ -80,7 +80,7 @@ public final class LinearLayerPass implements Pass<LinearLayerPass.Plan> {
                 new WeightPlanner(config.weightQuantization(), new WeightStorage(opset), stats, external),
                 config.inverseAt(), config.features(), stats, config.dequantizeWeights(),
                 config.weightQuantization().enabled() || config.features().any(),
-                model.getIrVersion() >= MIN_IR_OVERRIDABLE_INITIALIZERS);
+                model.getIrVersion() >= MIN_IR_OVERRIDABLE_INITIALIZERS, config.emit());
         Map<String, LinearLayerRule> rules = new HashMap<>();
         for (Graph g : matches.graphs()) rules.put(g.scope(), new LinearLayerRule(g, matches, planners));
         List<Step> steps = new ArrayList<>();

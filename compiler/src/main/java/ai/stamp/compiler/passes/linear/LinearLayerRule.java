@@ -42,7 +42,8 @@ final class LinearLayerRule implements Rule<LayerPlan> {
 
     /** What the rule needs beyond the graph: the planners of each concern. */
     record Planners(TokenPlanner tokens, WeightPlanner weights, StampConfig.InversePlacement inverseAt, FeatureTransforms features,
-                    CalibrationStats stats, boolean dequantizeRequested, boolean bakesWeights, boolean overridableInputs) {}
+                    CalibrationStats stats, boolean dequantizeRequested, boolean bakesWeights, boolean overridableInputs,
+                    StampConfig.Emit emit) {}
 
     private final Graph graph;
     private final Planners planners;
@@ -98,10 +99,12 @@ final class LinearLayerRule implements Rule<LayerPlan> {
         LinearLayer layer = ((Match.Planned<LinearLayer>) m).plan();
         TokenPlan tokens = tokenPlans.get(node);
         FeaturePlan featurePlan = features.plan(layer);
-        boolean inverseFirst = tokens.transforms() && inverseOnInput(layer);
-        InputPlan input = new InputPlan(layer.activation(), featurePlan, tokens, inverseFirst);
-        input = inputs.computeIfAbsent(input.key(), k -> new InputPlan(layer.activation(), featurePlan, tokens, inverseFirst));
-        return Match.planned(new LayerPlan(layer, input, planners.weights().plan(layer, featurePlan)));
+        WeightPlan weight = planners.weights().plan(layer, featurePlan, planners.emit() != StampConfig.Emit.SIMULATE && tokens.quantizes());
+        // the integer GEMM consumes the quantized coefficients, so its inverse always runs on the output side
+        boolean inverseFirst = tokens.transforms() && !weight.integer() && inverseOnInput(layer);
+        InputPlan planned = new InputPlan(layer.activation(), featurePlan, tokens, inverseFirst, weight.integer());
+        InputPlan input = inputs.computeIfAbsent(planned.key(), k -> planned);
+        return Match.planned(new LayerPlan(layer, input, weight));
     }
 
     /** Whether L^T runs on the layer's input side (see {@link StampConfig.InversePlacement}). */
@@ -129,6 +132,7 @@ final class LinearLayerRule implements Rule<LayerPlan> {
         final WeightStage weights;
         final MatMulStage matmul;
         final Map<InputPlan, String> prepared = new IdentityHashMap<>();
+        final Map<InputPlan, ActivationQuantStage.Quantized> preparedIntegers = new IdentityHashMap<>();
 
         /** Each stage labels the nodes it makes "linear-layer/STAGE". */
         Emission(GraphEditor edit) {
@@ -148,15 +152,31 @@ final class LinearLayerRule implements Rule<LayerPlan> {
             String name = layer.name();
             List<NodeProto> nodes = new ArrayList<>();
             String input = featureInput(plan.input(), layer, nodes);
-            String prepared = this.prepared.get(plan.input());
-            if (prepared == null) {
-                prepared = prepare(plan.input(), input, name, nodes);
-                this.prepared.put(plan.input(), prepared);
+            if (plan.input().integer()) {
+                ActivationQuantStage.Quantized q = preparedIntegers.get(plan.input());
+                if (q == null) {
+                    q = prepareInteger(plan.input(), input, name, nodes);
+                    preparedIntegers.put(plan.input(), q);
+                }
+                matmul.emitInteger(plan, q, weights.emit(plan.weight(), layer, nodes), nodes);
+            } else {
+                String prepared = this.prepared.get(plan.input());
+                if (prepared == null) {
+                    prepared = prepare(plan.input(), input, name, nodes);
+                    this.prepared.put(plan.input(), prepared);
+                }
+                String weight = weights.emit(plan.weight(), layer, nodes).tensor();
+                if (plan.weight().form() == WeightPlan.Form.UNCHANGED && layer.transposeWeight()) weight = matmul.transposed(weight, name, nodes);
+                matmul.emit(plan, prepared, weight, nodes);
             }
-            String weight = weights.emit(plan.weight(), layer, nodes);
-            if (plan.weight().form() == WeightPlan.Form.UNCHANGED && layer.transposeWeight()) weight = matmul.transposed(weight, name, nodes);
-            matmul.emit(plan, prepared, weight, nodes);
             edit.replace(layer.node(), nodes);
+        }
+
+        /** L X' as uint8 coefficients with their per-token scale and zero point, for the integer GEMM. */
+        private ActivationQuantStage.Quantized prepareInteger(InputPlan in, String input, String forLayer, List<NodeProto> nodes) {
+            TokenPlan tokens = in.tokens();
+            String z = tokens.transforms() ? sequence.forward(tokens, input, in.activation(), forLayer, nodes) : input;
+            return quantization.quantizeToInteger(tokens, z, in.activation(), forLayer, nodes);
         }
 
         /** X diag(1/s) R (each part emitted once per tensor), or X itself. */

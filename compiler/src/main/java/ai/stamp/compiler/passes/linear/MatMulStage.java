@@ -3,6 +3,7 @@ package ai.stamp.compiler.passes.linear;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl;
 import ai.stamp.compiler.rewrite.GraphEditor;
+import ai.stamp.ops.ScaledMatMulInteger;
 import java.util.List;
 
 /**
@@ -28,7 +29,18 @@ final class MatMulStage {
         return wt;
     }
 
+    /** The float product of the prepared input and the weight, then the inverse (if on this side) and the tail. */
     void emit(LayerPlan plan, String input, String weight, List<NodeProto> nodes) {
+        emit(plan, nodes, out -> nodes.add(edit.node("MatMul", List.of(input, weight), List.of(out), plan.layer().name())));
+    }
+
+    /** As {@link #emit(LayerPlan, String, String, List)} with the integer GEMM of STAMP.md section 5a as the product. */
+    void emitInteger(LayerPlan plan, ActivationQuantStage.Quantized input, WeightStage.Emitted weight, List<NodeProto> nodes) {
+        emit(plan, nodes, out -> nodes.add(edit.call(ScaledMatMulInteger.INSTANCE, List.of(input.values(), input.scale(), input.zeroPoint(),
+                weight.tensor(), weight.columnSums(), weight.scales()), List.of(out), plan.layer().name())));
+    }
+
+    private void emit(LayerPlan plan, List<NodeProto> nodes, java.util.function.Consumer<String> product) {
         LinearLayer layer = plan.layer();
         String name = layer.name();
         boolean needsTail = layer.bias().isPresent() || layer.alpha() != 1f;
@@ -36,10 +48,10 @@ final class MatMulStage {
         String linearOut = needsTail ? edit.fresh(finalOut + "_linear") : finalOut;
         if (plan.tokens().transforms() && !plan.input().inverseFirst()) {
             String mm = edit.fresh(finalOut + "_coeffs");
-            nodes.add(edit.node("MatMul", List.of(input, weight), List.of(mm), name));
+            product.accept(mm);
             sequence.inverse(plan.tokens(), mm, layer.activation(), linearOut, name, nodes);
         } else {
-            nodes.add(edit.node("MatMul", List.of(input, weight), List.of(linearOut), name));
+            product.accept(linearOut);
         }
         if (needsTail) emitGemmTail(layer, linearOut, finalOut, nodes);
     }

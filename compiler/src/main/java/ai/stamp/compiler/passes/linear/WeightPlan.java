@@ -24,9 +24,16 @@ public record WeightPlan(Form form, StampConfig.WeightQuant method, int block, b
         FLOAT,
         /** DequantizeLinear of an integer initializer. */
         DEQUANTIZE_LINEAR,
+        /** Cast + Mul of an INT8 initializer by per-channel scales (below DequantizeLinear's per-axis opset). */
+        CAST_MUL,
+        /** The INT8 initializer itself, its per-channel scales and column sums, for an integer GEMM (MatMulInteger). */
+        INTEGER,
         /** The dequantized values as a float initializer (the opset has no DequantizeLinear for the form). */
         PRE_DEQUANTIZED
     }
+
+    /** Whether the MatMul reads an integer weight through an integer GEMM. */
+    public boolean integer() { return form == Form.INTEGER; }
 
     static WeightPlan unchanged(String detail) {
         return new WeightPlan(Form.UNCHANGED, StampConfig.WeightQuant.NONE, 0, false, false, FeaturePlan.NONE, false, detail);

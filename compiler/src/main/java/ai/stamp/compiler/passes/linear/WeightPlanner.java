@@ -36,7 +36,11 @@ final class WeightPlanner {
     /** Where external-data weights are read from and their quantized values go. */
     ExternalWeights external() { return external; }
 
-    WeightPlan plan(LinearLayer layer, FeaturePlan features) {
+    /**
+     * The weight's plan; {@code integerProduct}: the layer's activation is quantized per token and its product may be an
+     * integer GEMM, so a per-channel quantized weight is stored for MatMulInteger.
+     */
+    WeightPlan plan(LinearLayer layer, FeaturePlan features, boolean integerProduct) {
         StampConfig.WeightQuant method = config.method();
         if (method == StampConfig.WeightQuant.NONE && features.isIdentity()) return WeightPlan.unchanged("");
         int bits = method.bits();
@@ -46,7 +50,7 @@ final class WeightPlanner {
         String w = layer.weight();
         Optional<TensorProto> init = layer.graph().initializer(w);
         if (external.enabled() && features.isIdentity() && init.isPresent() && ExternalWeights.isExternal(init.get())) {
-            return planExternal(layer, init.get(), tag, bits);
+            return planExternal(layer, init.get(), tag, bits, integerProduct);
         }
         String problem = LayerWeight.problem(layer);
         if (problem != null) {
@@ -59,15 +63,33 @@ final class WeightPlanner {
                     "weight " + describe(features) + " as a new float initializer" + removal);
         }
         if (method.isGptq()) requireGram(layer);
+        return quantized(method, tag, features, false, removal, integerProduct);
+    }
+
+    /** The stored form of a quantized weight: for the integer GEMM, else what the opset allows (see {@link WeightStorage}). */
+    private WeightPlan quantized(StampConfig.WeightQuant method, String tag, FeaturePlan features, boolean streamed, String removal,
+                                 boolean integerProduct) {
+        int bits = method.bits(), block = config.block();
+        String from = streamed ? " (streamed from external data)" : "";
+        if (integerProduct && block == 0) {
+            return new WeightPlan(WeightPlan.Form.INTEGER, method, 0, false, streamed, features, removal.isEmpty(),
+                    tag + " as int8 for MatMulInteger" + (bits == 4 ? " (4-bit values)" : "") + from + removal);
+        }
         Optional<String> noDq = storage.whyNoDequantizeLinear(bits, block);
-        boolean int4 = noDq.isEmpty() && storage.int4(bits);
-        String form = noDq.isEmpty() ? storage.describeDequantizeLinear(bits) : "pre-dequantized float (" + noDq.get() + ")";
-        return new WeightPlan(noDq.isEmpty() ? WeightPlan.Form.DEQUANTIZE_LINEAR : WeightPlan.Form.PRE_DEQUANTIZED, method, block, int4,
-                false, features, removal.isEmpty(), tag + " as " + form + removal);
+        if (noDq.isEmpty()) {
+            return new WeightPlan(WeightPlan.Form.DEQUANTIZE_LINEAR, method, block, storage.int4(bits), streamed, features, removal.isEmpty(),
+                    tag + " as " + storage.describeDequantizeLinear(bits) + from + removal);
+        }
+        if (storage.whyNoCastMul(block).isEmpty()) {
+            return new WeightPlan(WeightPlan.Form.CAST_MUL, method, block, false, streamed, features, removal.isEmpty(),
+                    tag + " as " + storage.describeCastMul(bits) + from + removal);
+        }
+        return new WeightPlan(WeightPlan.Form.PRE_DEQUANTIZED, method, block, false, streamed, features, removal.isEmpty(),
+                tag + " as pre-dequantized float (" + noDq.get() + ")" + from + removal);
     }
 
     /** RTN of a float weight kept as external data, streamed; GPTQ needs the whole weight and is refused. */
-    private WeightPlan planExternal(LinearLayer layer, TensorProto t, String tag, int bits) {
+    private WeightPlan planExternal(LinearLayer layer, TensorProto t, String tag, int bits, boolean integerProduct) {
         String w = layer.weight();
         if (config.method().isGptq()) {
             return WeightPlan.unchanged(tag + " skipped: weight '" + w + "' is stored as external data, which GPTQ does not"
@@ -75,12 +97,7 @@ final class WeightPlanner {
         }
         String problem = externalProblem(w, t);
         if (problem != null) return WeightPlan.unchanged(tag + " skipped: " + problem + " (weight left as it is)");
-        String removal = originalFate(layer);
-        Optional<String> noDq = storage.whyNoDequantizeLinear(bits, config.block());
-        boolean int4 = noDq.isEmpty() && storage.int4(bits);
-        String form = noDq.isEmpty() ? storage.describeDequantizeLinear(bits) : "pre-dequantized float (" + noDq.get() + ")";
-        return new WeightPlan(noDq.isEmpty() ? WeightPlan.Form.DEQUANTIZE_LINEAR : WeightPlan.Form.PRE_DEQUANTIZED, config.method(),
-                config.block(), int4, true, FeaturePlan.NONE, removal.isEmpty(), tag + " as " + form + " (streamed from external data)" + removal);
+        return quantized(config.method(), tag, FeaturePlan.NONE, true, originalFate(layer), integerProduct);
     }
 
     private static String describe(FeaturePlan f) {

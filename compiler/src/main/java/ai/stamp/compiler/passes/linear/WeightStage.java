@@ -12,13 +12,15 @@ import ai.stamp.compiler.quant.QuantizedWeight;
 import ai.stamp.compiler.quant.RtnQuantizer;
 import ai.stamp.compiler.quant.StreamedRtn;
 import ai.stamp.compiler.rewrite.GraphEditor;
+import ai.stamp.ops.ScaledMatMulInteger;
 import java.nio.ByteBuffer;
 import java.util.List;
 
 /**
  * Emits the weight a layer's MatMul reads, as its {@link WeightPlan} says: W' = R^T diag(s) W computed offline
  * ({@link FeatureWeightTransform}), quantized by RTN or GPTQ (the Gram matrix transformed the same way), stored as
- * {@code DequantizeLinear} of an integer initializer (zero point omitted: symmetric) or as pre-dequantized floats;
+ * {@code DequantizeLinear} of an integer initializer (zero point omitted: symmetric), as {@code Cast + Mul} of it below
+ * opset 13, as the INT8 initializer with its column sums and scales for an integer GEMM, or as pre-dequantized floats;
  * an external-data weight is quantized streamed ({@link StreamedRtn}) into the scratch data file.
  */
 final class WeightStage {
@@ -36,43 +38,77 @@ final class WeightStage {
         this.rotation = rotation;
     }
 
-    /** The [D, N] tensor the MatMul reads (the layer's own weight when the plan leaves it unchanged). */
-    String emit(WeightPlan plan, LinearLayer layer, List<NodeProto> nodes) {
-        if (plan.form() == WeightPlan.Form.UNCHANGED) return layer.weight();
-        String out = plan.streamed() ? emitStreamed(plan, layer, nodes) : emitInMemory(plan, layer, nodes);
+    /**
+     * What the product reads: {@code tensor} the [D, N] weight (the layer's own when the plan leaves it unchanged; the
+     * INT8 values for an integer GEMM, with {@code columnSums} [N] int32 and {@code scales} [N]; both null otherwise).
+     */
+    record Emitted(String tensor, String columnSums, String scales) {
+        static Emitted of(String tensor) { return new Emitted(tensor, null, null); }
+    }
+
+    Emitted emit(WeightPlan plan, LinearLayer layer, List<NodeProto> nodes) {
+        if (plan.form() == WeightPlan.Form.UNCHANGED) return Emitted.of(layer.weight());
+        Emitted out = plan.streamed() ? emitStreamed(plan, layer, nodes) : emitInMemory(plan, layer, nodes);
         if (plan.removeOriginal()) edit.removeInitializer(layer.weight());
         return out;
     }
 
-    private String emitInMemory(WeightPlan plan, LinearLayer layer, List<NodeProto> nodes) {
+    private Emitted emitInMemory(WeightPlan plan, LinearLayer layer, List<NodeProto> nodes) {
         String w = layer.weight();
         int d = layer.features(), n = layer.outputs();
         FeatureWeightTransform transform = transformOf(plan.features(), d);
         float[] values = transform.apply(LayerWeight.valuesDN(layer), d, n);
-        if (plan.form() == WeightPlan.Form.FLOAT) return edit.addInitializer(w + transform.suffix(), Tensors.floatTensor(values, d, n));
+        if (plan.form() == WeightPlan.Form.FLOAT) return Emitted.of(edit.addInitializer(w + transform.suffix(), Tensors.floatTensor(values, d, n)));
         int bits = plan.method().bits();
         QuantizedWeight q = plan.method().isGptq()
                 ? Gptq.quantize(values, d, n, transform.gram(gram(layer), d), bits, plan.block())
                 : RtnQuantizer.quantize(values, d, n, bits, plan.block());
         String prefix = w + transform.suffix() + "_" + kind(plan) + bits;
-        if (plan.form() == WeightPlan.Form.DEQUANTIZE_LINEAR) {
-            return dequantizeLinear(w, prefix, Tensors.intTensor(q.values(), plan.int4(), q.rows(), q.cols()), q, plan.block(), layer.name(), nodes);
+        if (plan.form() == WeightPlan.Form.PRE_DEQUANTIZED) {
+            return Emitted.of(edit.addInitializer(prefix + "_dequantized", Tensors.floatTensor(q.dequantize(), d, n)));
         }
-        return edit.addInitializer(prefix + "_dequantized", Tensors.floatTensor(q.dequantize(), d, n));
+        return stored(plan, prefix, Tensors.intTensor(q.values(), plan.int4(), q.rows(), q.cols()), q, layer, nodes);
     }
 
-    private String emitStreamed(WeightPlan plan, LinearLayer layer, List<NodeProto> nodes) {
+    private Emitted emitStreamed(WeightPlan plan, LinearLayer layer, List<NodeProto> nodes) {
         String w = layer.weight();
         TensorProto t = layer.graph().initializer(w).orElseThrow();
         int bits = plan.method().bits();
         QuantizedWeight q = StreamedRtn.quantize(external, t, layer.transposeWeight(), bits, plan.block());
         String prefix = w + "_" + kind(plan) + bits;
-        if (plan.form() == WeightPlan.Form.DEQUANTIZE_LINEAR) {
-            TensorProto ext = external.append(ByteBuffer.wrap(Tensors.packed(q.values(), plan.int4())),
-                    plan.int4() ? TensorProto.DataType.INT4_VALUE : TensorProto.DataType.INT8_VALUE, q.rows(), q.cols());
-            return dequantizeLinear(w, prefix, ext, q, plan.block(), layer.name(), nodes);
+        if (plan.form() == WeightPlan.Form.PRE_DEQUANTIZED) {
+            return Emitted.of(edit.addInitializer(prefix + "_dequantized", StreamedRtn.writeDequantized(external, q)));
         }
-        return edit.addInitializer(prefix + "_dequantized", StreamedRtn.writeDequantized(external, q));
+        TensorProto ext = external.append(ByteBuffer.wrap(Tensors.packed(q.values(), plan.int4())),
+                plan.int4() ? TensorProto.DataType.INT4_VALUE : TensorProto.DataType.INT8_VALUE, q.rows(), q.cols());
+        return stored(plan, prefix, ext, q, layer, nodes);
+    }
+
+    /** The integer values {@code values} of {@code q} in the plan's stored form. */
+    private Emitted stored(WeightPlan plan, String prefix, TensorProto values, QuantizedWeight q, LinearLayer layer, List<NodeProto> nodes) {
+        String w = layer.weight();
+        return switch (plan.form()) {
+            case DEQUANTIZE_LINEAR -> Emitted.of(dequantizeLinear(w, prefix, values, q, plan.block(), layer.name(), nodes));
+            case CAST_MUL -> Emitted.of(castMul(w, prefix, values, q, layer.name(), nodes));
+            case INTEGER -> {
+                String qName = edit.addInitializer(prefix, values);
+                int[] sums = ScaledMatMulInteger.columnSums(q.values(), q.rows(), q.cols());
+                String sums32 = edit.addInitializer(prefix + "_colsum", Tensors.int32Tensor(sums, q.cols()));
+                yield new Emitted(qName, sums32, edit.addInitializer(prefix + "_scale", Tensors.floatTensor(q.scales(), q.cols())));
+            }
+            default -> throw new IllegalStateException("weight form " + plan.form() + " stores no integer values");
+        };
+    }
+
+    /** {@code Mul(Cast(values, float), scales[N])}: per-channel dequantization where the opset has no per-axis DequantizeLinear. */
+    private String castMul(String w, String prefix, TensorProto values, QuantizedWeight q, String forLayer, List<NodeProto> nodes) {
+        String qName = edit.addInitializer(prefix, values);
+        String sName = edit.addInitializer(prefix + "_scale", Tensors.floatTensor(q.scales(), q.cols()));
+        String f = edit.fresh(w + "_f");
+        nodes.add(edit.node("Cast", List.of(qName), List.of(f), forLayer, intAttr("to", TensorProto.DataType.FLOAT_VALUE)));
+        String out = edit.fresh(w + "_dq");
+        nodes.add(edit.node("Mul", List.of(f, sName), List.of(out), forLayer));
+        return out;
     }
 
     /** {@code DequantizeLinear(values, scales)} (symmetric: no zero point) per output channel or per block; returns its output. */
