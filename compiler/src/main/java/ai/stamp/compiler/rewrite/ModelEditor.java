@@ -65,6 +65,9 @@ public final class ModelEditor {
 
     /** The editor of {@code graph} (a graph of {@link #current()}), whose nodes are labelled as made by {@code maker}. */
     public GraphEditor graph(Graph graph, String maker) {
+        Graph root = graph;
+        while (root.parent().isPresent()) root = root.parent().get();
+        if (root.proto() != model.getGraph()) throw new IllegalStateException("graph " + graph.path() + " is not a graph of the current model");
         GraphEdits edits = graphs.computeIfAbsent(graph.scope(), k -> new GraphEdits(graph.proto()));
         if (edits.graph != graph.proto()) throw new IllegalStateException("graph " + graph.path() + " is not a graph of the current model");
         return new GraphEditor(this, edits, maker);
@@ -80,6 +83,9 @@ public final class ModelEditor {
     public void importOpset(String domain, long version) {
         for (OnnxMl.OperatorSetIdProto o : model.getOpsetImportList()) {
             if (o.getDomain().equals(domain)) throw new IllegalStateException("the model already imports domain '" + domain + "'");
+        }
+        for (OnnxMl.OperatorSetIdProto o : addedOpsets) {
+            if (o.getDomain().equals(domain)) throw new IllegalStateException("domain '" + domain + "' is imported already");
         }
         addedOpsets.add(OnnxMl.OperatorSetIdProto.newBuilder().setDomain(domain).setVersion(version).build());
     }

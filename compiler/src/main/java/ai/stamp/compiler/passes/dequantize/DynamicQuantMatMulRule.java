@@ -44,7 +44,8 @@ final class DynamicQuantMatMulRule implements Rule<DynamicQuantMatMulRule.Plan> 
         if (mmi.getInputCount() < 2 || mmi.getOutputCount() != 1) return Match.notApplicable();
         NodeProto dql = graph.producer(mmi.getInput(0)).orElse(null);
         if (dql == null || !dql.getOpType().equals("DynamicQuantizeLinear") || dql.getOutputCount() < 3) return Match.notApplicable();
-        if (mmi.getInputCount() > 2 && !mmi.getInput(2).isEmpty() && !mmi.getInput(2).equals(dql.getOutput(2))) return Match.notApplicable();
+        // without the quantizer's zero point MatMulInteger multiplies the raw uint8 codes: not x W, so no float MatMul
+        if (mmi.getInputCount() < 3 || mmi.getInput(2).isEmpty() || !mmi.getInput(2).equals(dql.getOutput(2))) return Match.notApplicable();
         Optional<TensorProto> wq = graph.initializer(mmi.getInput(1));
         if (wq.isEmpty() || wq.get().getDimsCount() != 2) return Match.notApplicable();
         TensorProto wzp = null;
