@@ -12,6 +12,7 @@ public final class DctTransform extends FrequencyBlockTransform {
 
     @Override public String id() { return ID; }
     @Override public String opName() { return "DctSequence"; }
+    @Override public String displayName() { return "block DCT-II"; }
 
     /** The exact B x B DCT-II matrix, row-major, row k = frequency k. */
     static double[] basis(int b) {

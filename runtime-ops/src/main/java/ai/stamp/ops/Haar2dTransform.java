@@ -18,6 +18,21 @@ public record Haar2dTransform(int levels, int sinkTokens, int gridHeight) implem
     /** Historical label of the existing TokenPrecision doc strings (the tag is the id, "haar2d"). */
     @Override public String docLabel() { return "HAAR_2D"; }
 
+    @Override public String displayName() { return "2D Haar DWT"; }
+
+    /**
+     * LL&lt;L&gt; for c = 0, else LH&lt;j&gt;, HL&lt;j&gt; or HH&lt;j&gt;: level j = L - i holds c in [4^i, 4^(i+1)), its three
+     * bands 4^i coefficients each, in that order ({@link HaarBasis}).
+     */
+    @Override
+    public String bandOf(int c) {
+        if (c < 0 || c >= blockTokens()) throw new IllegalArgumentException("coefficient " + c + " not in 0.." + (blockTokens() - 1));
+        if (c == 0) return "LL" + levels;
+        int i = (31 - Integer.numberOfLeadingZeros(c)) / 2;
+        int size = 1 << (2 * i);
+        return new String[] {"LH", "HL", "HH"}[(c - size) / size] + (levels - i);
+    }
+
     @Override public float[] blockMatrix() { return HaarBasis.blockMatrix2d(levels); }
 
     @Override

@@ -18,6 +18,15 @@ public final class HaarTransform extends BlockTransform1d {
     /** Historical label of the existing TokenPrecision doc strings. */
     @Override public String docLabel() { return "HAAR_1D"; }
 
+    @Override public String displayName() { return "1D Haar DWT"; }
+
+    /** A&lt;L&gt; for the approximation (c = 0), else D&lt;j&gt; for a level-j detail: c in [2^(L-j), 2^(L-j+1)). */
+    @Override
+    public String bandOf(int c) {
+        if (c < 0 || c >= blockTokens()) throw new IllegalArgumentException("coefficient " + c + " not in 0.." + (blockTokens() - 1));
+        return c == 0 ? "A" + levels() : "D" + (levels() - (31 - Integer.numberOfLeadingZeros(c)));
+    }
+
     @Override public float[] blockMatrix() { return HaarBasis.blockMatrix1d(levels()); }
 
     /** The level-by-level reference transform itself, so energies match {@link HaarBasis#haar1d} exactly. */

@@ -15,30 +15,8 @@ import java.util.Objects;
  */
 public record SequenceLayout(SequenceTransform sequenceTransform, boolean identity) {
 
-    /**
-     * The historical "which transform" tag, kept only so that existing callers' switches compile.
-     *
-     * @deprecated it cannot name the newer transforms; use {@link #sequenceTransform()} (its
-     *             {@link SequenceTransform#id()}) and {@link #identity()}.
-     */
-    @Deprecated
-    public enum Transform { IDENTITY, HAAR_1D, HAAR_2D }
-
     public SequenceLayout {
         Objects.requireNonNull(sequenceTransform, "sequence transform");
-    }
-
-    /**
-     * The historical constructor.
-     *
-     * @deprecated use {@link #of}, {@link #haar1d}, {@link #haar2d} and {@link #identityOf()}.
-     */
-    @Deprecated
-    public SequenceLayout(Transform transform, int levels, int sinkTokens, int gridHeight) {
-        this(transform == Transform.HAAR_2D || (transform == Transform.IDENTITY && gridHeight > 0)
-                        ? new Haar2dTransform(levels, sinkTokens, gridHeight)
-                        : new HaarTransform(levels, sinkTokens),
-                transform == Transform.IDENTITY);
     }
 
     /** The layout {@code transform} writes. */
@@ -57,21 +35,6 @@ public record SequenceLayout(SequenceTransform sequenceTransform, boolean identi
     /** The matched-bit baseline of this layout: same geometry (so same band size), no transform. */
     public SequenceLayout identityOf() {
         return new SequenceLayout(sequenceTransform, true);
-    }
-
-    /**
-     * The historical tag of this layout.
-     *
-     * @deprecated defined for the Haar transforms and the identity only (throws for the others); use
-     *             {@link #sequenceTransform()} and {@link #identity()}.
-     */
-    @Deprecated
-    public Transform transform() {
-        if (identity) return Transform.IDENTITY;
-        if (sequenceTransform instanceof HaarTransform) return Transform.HAAR_1D;
-        if (sequenceTransform instanceof Haar2dTransform) return Transform.HAAR_2D;
-        throw new UnsupportedOperationException("the '" + sequenceTransform.id()
-                + "' transform has no legacy SequenceLayout.Transform tag: use sequenceTransform()");
     }
 
     public int levels() { return sequenceTransform.levels(); }

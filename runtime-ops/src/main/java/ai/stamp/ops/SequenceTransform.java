@@ -112,6 +112,19 @@ public interface SequenceTransform {
      */
     default String docLabel() { return id().toUpperCase(java.util.Locale.ROOT); }
 
+    /** A short human-readable name for reports and plots, e.g. "block DCT-II". Defaults to {@link #id()}. */
+    default String displayName() { return id(); }
+
+    /**
+     * The name of the band that in-block coefficient {@code c} belongs to, as reports and plots label the
+     * standard order: the coefficients of one band take consecutive standard positions, and coefficient 0
+     * (the band kept at the high bit-width by default) is a band of its own. Defaults to "k" + c (frequency c).
+     */
+    default String bandOf(int c) {
+        if (c < 0 || c >= blockTokens()) throw new IllegalArgumentException("coefficient " + c + " not in 0.." + (blockTokens() - 1));
+        return "k" + c;
+    }
+
     /** This transform as the layout the ops and TokenPrecision read. */
     default SequenceLayout layout() { return SequenceLayout.of(this); }
 }

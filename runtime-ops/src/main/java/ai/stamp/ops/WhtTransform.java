@@ -13,6 +13,7 @@ public final class WhtTransform extends FrequencyBlockTransform {
 
     @Override public String id() { return ID; }
     @Override public String opName() { return "WhtSequence"; }
+    @Override public String displayName() { return "Walsh-Hadamard (sequency order)"; }
 
     /**
      * The exact B x B sequency-ordered Walsh matrix. Each Sylvester row i is placed at row k = its number

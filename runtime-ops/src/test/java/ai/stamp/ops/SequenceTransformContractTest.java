@@ -2,6 +2,7 @@ package ai.stamp.ops;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -171,13 +172,48 @@ class SequenceTransformContractTest {
     }
 
     @Test
-    void legacyLayoutTagsStayForHaarOnly() {
-        assertEquals(SequenceLayout.Transform.HAAR_1D, SequenceLayout.haar1d(3, 1).transform());
-        assertEquals(SequenceLayout.Transform.HAAR_2D, SequenceLayout.haar2d(3, 1, 4).transform());
-        assertEquals(SequenceLayout.Transform.IDENTITY, SequenceTransforms.of("dct", 3, 1).layout().identityOf().transform());
-        assertThrows(UnsupportedOperationException.class, () -> SequenceTransforms.of("dct", 3, 1).layout().transform());
-        assertEquals(SequenceLayout.haar2d(3, 1, 4).identityOf(), new SequenceLayout(SequenceLayout.Transform.IDENTITY, 3, 1, 4));
-        assertEquals(SequenceLayout.haar1d(3, 1), new SequenceLayout(SequenceLayout.Transform.HAAR_1D, 3, 1, 0));
-        assertTrue(SequenceLayout.haar1d(3, 1).identityOf().identity());
+    void bandsAreContiguousInStandardOrderWithCoefficientZeroAlone() {
+        for (SequenceTransform t : everyTransform()) {
+            int b2 = t.blockTokens();
+            assertThrows(IllegalArgumentException.class, () -> t.bandOf(b2));
+            for (int nbh = 1; nbh <= (t.is2d() ? 3 : 1); nbh++) {
+                for (int nbw = 1; nbw <= 4; nbw++) {
+                    int[] pos = t.standardPositions(nbh, nbw);
+                    String[] byPosition = new String[pos.length];
+                    for (int r = 0; r < pos.length; r++) byPosition[pos[r]] = t.bandOf(r % b2);
+                    List<String> seen = new ArrayList<>();
+                    for (int p = 0; p < byPosition.length; p++) {
+                        if (p == 0 || !byPosition[p].equals(byPosition[p - 1])) {
+                            assertFalse(seen.contains(byPosition[p]), t + " " + nbh + "x" + nbw + ": band " + byPosition[p] + " split");
+                            seen.add(byPosition[p]);
+                        }
+                    }
+                    int nb = nbh * nbw;
+                    for (int p = 0; p < byPosition.length; p++) {
+                        assertEquals(p < nb, byPosition[p].equals(t.bandOf(0)), t + ": the band is exactly the first nb positions");
+                    }
+                }
+            }
+        }
+        List<String> haar = new ArrayList<>(), dct = new ArrayList<>(), haar2d = new ArrayList<>();
+        for (int c = 0; c < 8; c++) haar.add(SequenceTransforms.of("haar", 3, 1).bandOf(c));
+        for (int c = 0; c < 8; c++) dct.add(SequenceTransforms.of("dct", 3, 1).bandOf(c));
+        for (int c = 0; c < 16; c++) haar2d.add(SequenceTransforms.of("haar2d", 2, 1, 4).bandOf(c));
+        assertEquals(List.of("A3", "D3", "D2", "D2", "D1", "D1", "D1", "D1"), haar);
+        assertEquals(List.of("k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7"), dct);
+        assertEquals(List.of("LL2", "LH2", "HL2", "HH2", "LH1", "LH1", "LH1", "LH1", "HL1", "HL1", "HL1", "HL1", "HH1", "HH1", "HH1", "HH1"), haar2d);
+        for (String id : SequenceTransforms.ids()) {
+            assertNotEquals(id, SequenceTransforms.of(id, 1, 0, SequenceTransforms.isGrid(id) ? 2 : 0).displayName(), "a readable name");
+        }
+    }
+
+    @Test
+    void identityLayoutKeepsTheGeometryOfItsTransform() {
+        SequenceLayout dct = SequenceTransforms.of("dct", 3, 1).layout();
+        assertFalse(dct.identity());
+        assertTrue(dct.identityOf().identity());
+        assertEquals(dct.sequenceTransform(), dct.identityOf().sequenceTransform());
+        assertEquals(SequenceLayout.haar2d(3, 1, 4), SequenceTransforms.of("haar2d", 3, 1, 4).layout());
+        assertEquals(SequenceLayout.haar1d(3, 1), SequenceTransforms.of("haar", 3, 1).layout());
     }
 }

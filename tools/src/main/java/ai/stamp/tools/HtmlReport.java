@@ -166,7 +166,8 @@ public final class HtmlReport {
                 .append("Per-token energy &Vert;x<sub>t</sub>&Vert;&sup2;, log scale, both plots on the same scale. ")
                 .append(String.format(Locale.ROOT, "The transform: %d sink token(s) kept out, the other %d tokens zero-padded to %d (blocks of %d), ",
                         p.sink(), p.before().length - p.sink(), p.after().length - p.sink(), 1 << p.levels()))
-                .append(String.format(Locale.ROOT, "%d-level 1D Haar per block, shown in the global standard order (approximation band, then details, coarse to fine). ", p.levels()))
+                .append(String.format(Locale.ROOT, "the %s (levels=%d) per block, shown in the transform's global standard order (the band: one "
+                        + "coefficient per block, then the other coefficient classes; labels above the plot). ", esc(p.transform().displayName()), p.levels()))
                 .append(String.format(Locale.ROOT, "<span style=\"color:%s\">&#9632;</span> %d-bit tokens, <span style=\"color:%s\">&#9632;</span> %d-bit tokens; ",
                         HI_COLOR, p.hiBits(), LO_COLOR, p.loBits()))
                 .append(String.format(Locale.ROOT, "before: the matched baseline's first %d tokens at %d bits.", p.hiCountBefore(), p.hiBits()));
@@ -176,12 +177,12 @@ public final class HtmlReport {
                 .append(p.hiBits()).append("-bit tokens</th><th>total energy</th></tr></thead>\n<tbody>\n");
         h.append("<tr><td class=\"name\">before (identity)</td><td>").append(p.before().length).append("</td><td>").append(p.hiCountBefore())
                 .append("</td><td>").append(pct(p.hiShareBefore())).append("</td><td>").append(sci(p.totalBefore())).append("</td></tr>\n");
-        h.append("<tr><td class=\"name\">after (Haar)</td><td>").append(p.after().length).append("</td><td>").append(p.hiCountAfter())
+        h.append("<tr><td class=\"name\">after (").append(esc(p.transform().id())).append(")</td><td>").append(p.after().length).append("</td><td>").append(p.hiCountAfter())
                 .append("</td><td>").append(pct(p.hiShareAfter())).append("</td><td>").append(sci(p.totalAfter())).append("</td></tr>\n");
         h.append("</tbody>\n</table>\n");
         double[] range = logRange(p.before(), p.after());
         h.append(energyChart("before the transform (token order)", p.before(), p.hiBefore(), List.of(), range, p.hiBits(), p.loBits()));
-        h.append(energyChart("after the 1D Haar (standard order)", p.after(), p.hiAfter(), p.bands(), range, p.hiBits(), p.loBits()));
+        h.append(energyChart("after the " + p.transform().displayName() + " (standard order)", p.after(), p.hiAfter(), p.bands(), range, p.hiBits(), p.loBits()));
     }
 
     private static void notes(StringBuilder h, Data d) {

@@ -17,14 +17,25 @@ import java.util.Locale;
  * with the approximation band, the same two with a fixed count of high-precision tokens (the paper's 64), and
  * STaMP with energy-based allocation at the same average bits. Every cell is one rewrite of the original
  * model (in memory) validated on the same evaluation inputs; calibration statistics are collected once.
+ *
+ * <p>The transform ablation ({@link #transformRows}, {@link #ablationColumns}) is the same machinery with one
+ * row per sequence transform and two columns, STaMP and the matched baseline.
  */
 public final class PaperTable {
     private PaperTable() {}
 
-    /** A row: how weights are quantized and which feature transform precedes the activation quantizer. */
-    public record Row(String label, StampConfig.WeightQuant weights, StampConfig.Rotation rotation, double smoothAlpha) {
+    /**
+     * A row: how weights are quantized, which feature transform precedes the activation quantizer, and which
+     * sequence transform STaMP uses ({@code transform} null: the base config's).
+     */
+    public record Row(String label, StampConfig.WeightQuant weights, StampConfig.Rotation rotation, double smoothAlpha, String transform) {
+        public Row(String label, StampConfig.WeightQuant weights, StampConfig.Rotation rotation, double smoothAlpha) {
+            this(label, weights, rotation, smoothAlpha, null);
+        }
+
         StampConfig.Builder apply(StampConfig.Builder b) {
-            return b.weights(weights).rotation(rotation).smoothAlpha(smoothAlpha);
+            b.weights(weights).rotation(rotation).smoothAlpha(smoothAlpha);
+            return transform == null ? b : b.transform(transform);
         }
     }
 
@@ -43,9 +54,36 @@ public final class PaperTable {
 
     public record Cell(Row row, Column column, double sqnrDb, double cosine, String config) {}
 
+    /** "W fp32", "RTN W8", "GPTQ W4", ... */
+    static String weightsLabel(StampConfig.WeightQuant weights) {
+        return weights == StampConfig.WeightQuant.NONE ? "W fp32" : weights.name().toLowerCase(Locale.ROOT).replace("rtn", "RTN W").replace("gptq", "GPTQ W");
+    }
+
+    /** The label of the identity row: there STaMP inserts no transform, so it is the matched baseline itself. */
+    static final String IDENTITY_LABEL = "identity (no transform: STaMP = baseline)";
+
+    /**
+     * The ablation rows at one weight quantizer: one per sequence transform id, no feature transform; labels are
+     * the ids (the identity's says that its STaMP is the baseline), followed by the weights when {@code withWeights}.
+     */
+    public static List<Row> transformRows(StampConfig.WeightQuant weights, List<String> transforms, boolean withWeights) {
+        List<Row> rows = new ArrayList<>();
+        for (String t : transforms) {
+            String label = t.equals(StampConfig.IDENTITY_TRANSFORM) ? IDENTITY_LABEL : t;
+            rows.add(new Row(withWeights ? label + ", " + weightsLabel(weights) : label, weights, StampConfig.Rotation.NONE, -1, t));
+        }
+        return List.copyOf(rows);
+    }
+
+    /** The ablation columns: STaMP with the band at hi bits, and the matched baseline (same high-precision count). */
+    public static List<Column> ablationColumns() {
+        return List.of(new Column("STaMP", StampConfig.Mode.STAMP, 0, Double.NaN, 0),
+                new Column("matched baseline", StampConfig.Mode.BASELINE, 0, Double.NaN, 0));
+    }
+
     /** The default rows at one weight quantizer: plain, SmoothQuant (alpha 0.5) and randomized Hadamard. */
     public static List<Row> defaultRows(StampConfig.WeightQuant weights) {
-        String w = weights == StampConfig.WeightQuant.NONE ? "W fp32" : weights.name().toLowerCase(Locale.ROOT).replace("rtn", "RTN W").replace("gptq", "GPTQ W");
+        String w = weightsLabel(weights);
         return List.of(
                 new Row(w, weights, StampConfig.Rotation.NONE, -1),
                 new Row(w + " + SmoothQuant 0.5", weights, StampConfig.Rotation.NONE, 0.5),
@@ -86,10 +124,40 @@ public final class PaperTable {
         return cells;
     }
 
+    /**
+     * The ablation as Markdown: one row per transform, "SQNR dB / cosine" for STaMP and the matched baseline, then
+     * STaMP's SQNR gain over the baseline; the best SQNR in bold.
+     */
+    public static String ablationMarkdown(List<Cell> cells, List<Row> rows) {
+        List<Column> columns = ablationColumns();
+        String table = markdown(cells, rows, columns, "transform");
+        StringBuilder sb = new StringBuilder();
+        List<String> lines = table.lines().toList();
+        sb.append(lines.get(0)).append(" STaMP − baseline (dB) |\n");
+        sb.append(lines.get(1)).append("---|\n");
+        for (int i = 0; i < rows.size(); i++) {
+            Row row = rows.get(i);
+            double stamp = cell(cells, row, columns.get(0)).sqnrDb(), base = cell(cells, row, columns.get(1)).sqnrDb();
+            double delta = stamp - base;
+            String d = Double.isFinite(delta) ? String.format(Locale.ROOT, "%+.2f", delta) : "n/a";
+            sb.append(lines.get(2 + i)).append(' ').append(d).append(" |\n");
+        }
+        return sb.toString();
+    }
+
+    private static Cell cell(List<Cell> cells, Row row, Column column) {
+        return cells.stream().filter(x -> x.row().equals(row) && x.column().equals(column)).findFirst().orElseThrow();
+    }
+
     /** Markdown: one row per method, "SQNR dB / cosine" per column, the best SQNR in bold. */
     public static String markdown(List<Cell> cells, List<Row> rows, List<Column> columns) {
+        return markdown(cells, rows, columns, "method");
+    }
+
+    /** As {@link #markdown(List, List, List)} with {@code rowHeader} over the row labels. */
+    static String markdown(List<Cell> cells, List<Row> rows, List<Column> columns, String rowHeader) {
         double best = cells.stream().mapToDouble(Cell::sqnrDb).filter(Double::isFinite).max().orElse(Double.NaN);
-        StringBuilder sb = new StringBuilder("| method |");
+        StringBuilder sb = new StringBuilder("| " + rowHeader + " |");
         columns.forEach(c -> sb.append(' ').append(c.label()).append(" |"));
         sb.append("\n|---|");
         columns.forEach(c -> sb.append("---|"));
@@ -97,7 +165,7 @@ public final class PaperTable {
         for (Row row : rows) {
             sb.append("| ").append(row.label()).append(" |");
             for (Column column : columns) {
-                Cell cell = cells.stream().filter(x -> x.row().equals(row) && x.column().equals(column)).findFirst().orElseThrow();
+                Cell cell = cell(cells, row, column);
                 String v = Format.db(cell.sqnrDb()) + " / " + Format.cos(cell.cosine());
                 sb.append(' ').append(cell.sqnrDb() == best ? "**" + v + "**" : v).append(" |");
             }

@@ -21,7 +21,8 @@ public final class StampOptions {
     String transform;
 
     @Option(names = "--levels", paramLabel = "N", defaultValue = "3",
-            description = "Haar levels (0..12); the approximation band is S/2^N tokens. Default: ${DEFAULT-VALUE}.")
+            description = "Transform levels (0..12): blocks of 2^N tokens (2^N x 2^N for haar2d), Haar's levels or the DCT/WHT "
+                    + "block size; the band (approximation / DC coefficients) is S/2^N tokens. Default: ${DEFAULT-VALUE}.")
     int levels;
 
     @Option(names = "--sink-tokens", paramLabel = "N", defaultValue = "1",

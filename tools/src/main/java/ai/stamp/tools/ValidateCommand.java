@@ -31,7 +31,8 @@ import picocli.CommandLine.Spec;
             "take; W = H when H is fixed above 64); any other dynamic axis 256.",
             "--baseline also validates a second rewritten model (e.g. --mode baseline) on the same inputs. --html writes a",
             "self-contained page (inline CSS and SVG, no scripts): output summary, per-layer SQNR chart, and the per-token",
-            "energy of one layer's input (original model, first sample) before and after the 1D Haar transform."})
+            "energy of one layer's input (original model, first sample) before and after the layer's 1D sequence",
+            "transform (Haar, DCT or WHT, as the rewritten layer inserted it)."})
 final class ValidateCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 

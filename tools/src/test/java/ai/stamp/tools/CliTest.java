@@ -141,6 +141,9 @@ class CliTest {
         }
         assertTrue(cli("inspect", "--help").out().contains("--exclude"));
         assertTrue(cli("demo", "--help").out().contains("--out"));
+        Run table = cli("table", "--help");
+        for (String o : new String[] {"--transforms", "--weights", "--levels", "--calib"}) assertTrue(table.out().contains(o), o);
+        for (String id : StampConfig.transformIds()) assertTrue(rewrite.out().contains(id), "--transform help names " + id);
     }
 
     @Test

@@ -5,7 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.stamp.ops.DctTransform;
 import ai.stamp.ops.HaarBasis;
+import ai.stamp.ops.SequenceTransform;
+import ai.stamp.ops.SequenceTransforms;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -42,7 +45,7 @@ class HtmlReportTest {
     @Test
     void pageHasChartsNamesNumbersAndNoExternalReferences() {
         TokenEnergy.Profile p = TokenEnergy.profile(LAYERS.get(0), "/embeddings/LayerNorm/Add_1_output_0", randomX(61, 16, 3),
-                new long[] {1, 61, 16}, 3, 1, 0, 8, 4, "");
+                new long[] {1, 61, 16}, SequenceTransforms.of("haar", 3, 1), 0, 8, 4, "");
         String html = HtmlReport.render(new HtmlReport.Data("orig.onnx", "s.onnx", "mode=stamp transform=haar levels=3 sink-tokens=1",
                 report(7.45, 0.976, 11.5), "b.onnx", "mode=baseline levels=3 sink-tokens=1", report(6.25, 0.9608, 9.25), p, null));
         assertTrue(html.startsWith("<!DOCTYPE html>"));
@@ -86,7 +89,7 @@ class HtmlReportTest {
     void energyIsPreservedAndMatchesTheGlobalHaarInStandardOrder() {
         int s = 61, d = 5, levels = 3, sink = 1;
         float[] x = randomX(s, d, 7);
-        TokenEnergy.Profile p = TokenEnergy.profile("l", "t", x, new long[] {s, d}, levels, sink, 0, 8, 4, null);
+        TokenEnergy.Profile p = TokenEnergy.profile("l", "t", x, new long[] {s, d}, SequenceTransforms.of("haar", levels, sink), 0, 8, 4, null);
         assertEquals(s, p.before().length);
         assertEquals(1 + 64, p.after().length, "60 tokens padded to 64, plus the sink");
         assertEquals(p.totalBefore(), p.totalAfter(), 1e-9 * p.totalBefore());
@@ -105,14 +108,51 @@ class HtmlReportTest {
     }
 
     @Test
+    void frequencyTransformsProfileInTheirOwnStandardOrder() {
+        int s = 61, d = 5, sink = 1;
+        float[] x = randomX(s, d, 8);
+        for (String id : List.of("dct", "wht")) {
+            SequenceTransform t = SequenceTransforms.of(id, 3, sink);
+            TokenEnergy.Profile p = TokenEnergy.profile("l", "t", x, new long[] {1, s, d}, t, 0, 8, 4, null);
+            assertEquals(1 + 64, p.after().length);
+            assertEquals(p.totalBefore(), p.totalAfter(), 1e-9 * p.totalBefore(), id + ": orthogonal");
+            // block j's frequency k sits at k·nb + j (nb = 8 blocks); checked against the exact matrix directly
+            double[] m = new double[64];
+            float[] basis = t.blockMatrix();
+            for (int j = 0; j < 8; j++) {
+                for (int k = 0; k < 8; k++) {
+                    for (int f = 0; f < d; f++) {
+                        double c = 0;
+                        for (int n = 0; n < 8; n++) {
+                            int tok = sink + j * 8 + n;
+                            if (tok < s) c += basis[k * 8 + n] * x[tok * d + f];
+                        }
+                        m[k * 8 + j] += c * c;
+                    }
+                }
+            }
+            for (int i = 0; i < 64; i++) assertEquals(m[i], p.after()[sink + i], 1e-5 * (1 + m[i]), id + " coefficient " + i);
+            assertEquals(List.of("sink", "k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7"), p.bands().stream().map(TokenEnergy.Band::name).toList());
+            assertArrayEquals(new int[] {0, 1, 9, 17, 25, 33, 41, 49, 57}, p.bands().stream().mapToInt(TokenEnergy.Band::start).toArray());
+            assertEquals(1 + 8, p.hiCountAfter(), "sink + the 8 k0 coefficients");
+            String html = HtmlReport.render(new HtmlReport.Data("orig.onnx", "s.onnx", "mode=stamp transform=" + id + " levels=3 sink-tokens=1",
+                    report(7.45, 0.976, 11.5), null, null, null, p, null));
+            assertTrue(html.contains("after the " + t.displayName() + " (standard order)"), id);
+            assertTrue(html.contains(">k0<") && html.contains(">k7<"), "band labels");
+            assertFalse(html.contains("Haar"), id + ": no Haar wording on a " + id + " page");
+        }
+        assertEquals("block DCT-II", new DctTransform(3, 1).displayName());
+    }
+
+    @Test
     void aConstantSequenceLandsInTheApproximationBand() {
         int s = 33, d = 4;
         float[] x = new float[s * d];
         for (int t = 0; t < s; t++) for (int k = 0; k < d; k++) x[t * d + k] = t == 0 ? 10 : k + 1;
-        TokenEnergy.Profile p = TokenEnergy.profile("l", "t", x, new long[] {1, s, d}, 3, 1, 0, 8, 4, null);
+        TokenEnergy.Profile p = TokenEnergy.profile("l", "t", x, new long[] {1, s, d}, SequenceTransforms.of("haar", 3, 1), 0, 8, 4, null);
         assertEquals(1.0, p.hiShareAfter(), 1e-12);
         assertTrue(p.hiShareBefore() < 0.5);
-        TokenEnergy.Profile k = TokenEnergy.profile("l", "t", x, new long[] {1, s, d}, 3, 1, 12, 8, 4, null);
+        TokenEnergy.Profile k = TokenEnergy.profile("l", "t", x, new long[] {1, s, d}, SequenceTransforms.of("haar", 3, 1), 12, 8, 4, null);
         assertEquals(12, k.hiCountAfter(), "hi-tokens=12 overrides the band");
     }
 

@@ -140,6 +140,79 @@ class TableCommandTest {
     }
 
     @Test
+    void transformAblationHasOneRowPerTransformAndMatchesTheCli() throws Exception {
+        Path model = dir.resolve("block.onnx");
+        Files.write(model, TinyGraphs.encoderBlock(13, 8, 1).toByteArray());
+        Path md = dir.resolve("ablation.md");
+        // no --calib: W fp32 and the fixed rule need no statistics
+        CliTest.Run r = CliTest.cli("table", model.toString(), "--transforms", "haar,dct,wht,identity", "--samples", "1", "--dim", "seq=48",
+                "--out", md.toString(), "-q");
+        assertEquals(0, r.code(), r.err());
+        assertEquals("", r.err(), "-q prints only the table");
+        List<String> lines = r.out().strip().lines().toList();
+        assertEquals("| transform | STaMP | matched baseline | STaMP − baseline (dB) |", lines.get(0));
+        assertEquals("|---|---|---|---|", lines.get(1));
+        List<String> labels = List.of("haar", "dct", "wht", "identity (no transform: STaMP = baseline)");
+        assertEquals(2 + labels.size(), lines.size(), r.out());
+        Cell[][] cells = new Cell[labels.size()][2];
+        double[] delta = new double[labels.size()];
+        for (int i = 0; i < labels.size(); i++) {
+            String line = lines.get(2 + i);
+            String[] parts = line.substring(2, line.length() - 2).split(" \\| ", -1);
+            assertEquals(4, parts.length, line);
+            assertEquals(labels.get(i), parts[0]);
+            for (int c = 0; c < 2; c++) {
+                Matcher m = CELL.matcher(parts[1 + c]);
+                assertTrue(m.matches(), "cell '" + parts[1 + c] + "' is not 'SQNR dB / cosine' in " + line);
+                cells[i][c] = new Cell(Double.parseDouble(m.group(2)), Double.parseDouble(m.group(3)), m.group(1) != null);
+            }
+            assertTrue(parts[3].matches("[+-]\\d+\\.\\d{2}"), parts[3]);
+            delta[i] = Double.parseDouble(parts[3]);
+            assertEquals(cells[i][0].sqnrDb() - cells[i][1].sqnrDb(), delta[i], 0.011, "the gain column: " + line);
+            assertTrue(cells[i][0].sqnrDb() > 10 && cells[i][0].sqnrDb() < 80, line);
+        }
+        // the matched baseline depends only on the band size, the same for every 1D transform at the same levels
+        for (int i = 1; i < labels.size(); i++) assertEquals(cells[0][1], cells[i][1], "baseline of " + labels.get(i));
+        // identity: STaMP inserts no transform, so it is the baseline
+        assertEquals(cells[3][1].sqnrDb(), cells[3][0].sqnrDb(), 0.0);
+        assertEquals(0.0, delta[3], 0.0);
+        assertEquals(1, Arrays.stream(cells).flatMap(Arrays::stream).filter(Cell::bold).count(), r.out());
+
+        // independent of PaperTable: rewrite with the CLI options each cell stands for, validate with the CLI, compare
+        String[][] checks = {
+            {"1", "0", "--transform", "dct"},
+            {"2", "0", "--transform", "wht"},
+            {"0", "0"},
+            {"2", "1", "--transform", "wht", "--mode", "baseline"},
+            {"3", "0", "--transform", "identity"},
+        };
+        for (String[] check : checks) {
+            int row = Integer.parseInt(check[0]), col = Integer.parseInt(check[1]);
+            Path out = dir.resolve("abl" + row + col + ".onnx");
+            List<String> args = new ArrayList<>(List.of(model.toString(), out.toString(), "-q"));
+            args.addAll(List.of(check).subList(2, check.length));
+            CliTest.Run rw = CliTest.cli(args.toArray(String[]::new));
+            assertEquals(0, rw.code(), rw.err());
+            double[] v = validateCli(model, out);
+            String where = labels.get(row) + " × " + (col == 0 ? "STaMP" : "baseline");
+            assertEquals(v[0], cells[row][col].sqnrDb(), 0.005 + 1e-6, where + ": SQNR");
+            assertEquals(v[1], cells[row][col].cosine(), 0.00005 + 1e-6, where + ": cosine");
+        }
+        String file = Files.readString(md);
+        assertTrue(file.startsWith("Model: block.onnx; calibration: none; evaluation: "), file);
+        assertTrue(file.endsWith(r.out()), "the file holds the printed table");
+
+        // weights label the rows when given; a 2D or unknown transform, or GPTQ without calibration, are refused
+        CliTest.Run w = CliTest.cli("table", model.toString(), "--transforms", "dct", "--weights", "rtn8", "--samples", "1", "--dim", "seq=48", "-q");
+        assertEquals(0, w.code(), w.err());
+        assertTrue(w.out().contains("| dct, RTN W8 | "), w.out());
+        CliTest.cli("table", model.toString(), "--transforms", "haar,haar2d").failsWith(2, "(a 2D transform needs a token grid)");
+        CliTest.cli("table", model.toString(), "--transforms", "dst").failsWith(2, "--transforms takes haar, dct, wht, identity, got 'dst'");
+        CliTest.cli("table", model.toString(), "--transforms", "dct,dct").failsWith(2, "names a transform twice");
+        CliTest.cli("table", model.toString(), "--transforms", "dct", "--weights", "gptq4").failsWith(2, "table needs --calib FILE|DIR (calibration data) for gptq8/gptq4");
+    }
+
+    @Test
     void needsCalibrationData() {
         CliTest.Run r = CliTest.cli("table", dir.resolve("m.onnx").toString());
         assertEquals(2, r.code());

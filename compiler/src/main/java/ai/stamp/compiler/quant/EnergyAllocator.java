@@ -11,8 +11,8 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Energy-based bit allocation for the 1D Haar layout (STAMP.md section 7). The expected error of the
- * quantized coefficients is bounded by (D/2) Σ_t e_t / (2^{b_t} − 1)²; within one layer every token of
+ * Energy-based bit allocation for a 1D block-transform layout (Haar, DCT, WHT; STAMP.md section 7). The
+ * expected error of the quantized coefficients is bounded by (D/2) Σ_t e_t / (2^{b_t} − 1)²; within one layer every token of
  * in-block coefficient index c has the calibrated mean energy e_c, so with nb blocks the bound is
  * <pre>  bound(L, b) = s·e_sink/(2^hi − 1)² + nb · Σ_c e_c / (2^{b_c} − 1)²      (the D/2 factor dropped)</pre>
  * and the budget, counting every token of the padded sequence (sink tokens at hiBits, padding tokens at

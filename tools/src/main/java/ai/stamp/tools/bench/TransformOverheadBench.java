@@ -5,8 +5,9 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import ai.stamp.ops.HaarSequence;
-import ai.stamp.ops.HaarSequenceInverse;
+import ai.stamp.ops.HaarTransform;
+import ai.stamp.ops.SequenceTransform;
+import ai.stamp.ops.SequenceTransforms;
 import ai.stamp.ops.StampDomain;
 import ai.stamp.ops.StampOp;
 import ai.stamp.testmodels.GraphBuilder;
@@ -20,12 +21,12 @@ import java.util.Map;
 import java.util.Random;
 
 /**
- * Latency of one linear layer X[1,S,D]·W[D,N] wrapped as HaarSequence → MatMul → HaarSequenceInverse,
- * relative to the bare MatMul, on ONNX Runtime CPU (intra-op threads 2, sequence length dynamic in the
+ * Latency of one linear layer X[1,S,D]·W[D,N] wrapped as the forward transform op → MatMul → its inverse
+ * (HaarSequence / HaarSequenceInverse by default; {@code --transform dct|wht} for the others), relative to the bare MatMul, on ONNX Runtime CPU (intra-op threads 2, sequence length dynamic in the
  * graph as in real exports). Variants are timed interleaved (one run of each per round) and the
  * median over rounds is reported.
  *
- * <p>Usage: {@code TransformOverheadBench [rounds] [--threads N (2)] [--no-spin] [--dump DIR] [--baseline DIR]}. {@code --dump} writes
+ * <p>Usage: {@code TransformOverheadBench [rounds] [--transform ID (haar)] [--threads N (2)] [--no-spin] [--dump DIR] [--baseline DIR]}. {@code --dump} writes
  * the current 1D function bodies (opset 11) to DIR; {@code --baseline} adds a column timing bodies
  * previously dumped there, so an old and a new body are compared in the same interleaved run. Ratios
  * are medians of per-round ratios. On a shared 2-core machine the spinning ORT pool makes 2-thread
@@ -38,6 +39,8 @@ public final class TransformOverheadBench {
     static final int[][] SHAPES = {{256, 384, 1536}, {256, 1536, 384}, {2048, 1024, 1024}};
     static final int[] SINKS = {1, 0};
     static boolean SPIN = true;
+    /** The 1D sequence transform timed (an id of {@link SequenceTransforms}). */
+    static String TRANSFORM = HaarTransform.ID;
 
     private TransformOverheadBench() {}
 
@@ -51,6 +54,7 @@ public final class TransformOverheadBench {
                 case "--baseline" -> baseline = Path.of(args[++i]);
                 case "--threads" -> threads = Integer.parseInt(args[++i]);
                 case "--no-spin" -> SPIN = false;
+                case "--transform" -> TRANSFORM = args[++i];
                 default -> rounds = Integer.parseInt(args[i]);
             }
         }
@@ -94,7 +98,8 @@ public final class TransformOverheadBench {
     }
 
     static StampOp[] ops(int sink) {
-        return new StampOp[] {new HaarSequence(LEVELS, sink), new HaarSequenceInverse(LEVELS, sink)};
+        SequenceTransform t = SequenceTransforms.of(TRANSFORM, LEVELS, sink);
+        return new StampOp[] {t.forward(), t.inverse()};
     }
 
     /** X [1, S, D] (S symbolic) · W; with {@code fns} the MatMul is wrapped in forward / inverse. */
@@ -111,7 +116,7 @@ public final class TransformOverheadBench {
         g.node("MatMul", "mm", List.of("Z", w), List.of("ZW"));
         g.node(fns[1].getName(), "inv", List.of("ZW", "X"), List.of("Y"));
         for (OnnxMl.NodeProto.Builder n : g.graph().getNodeBuilderList()) {
-            if (n.getOpType().startsWith("Haar")) n.setDomain(StampDomain.NAME);
+            if (!n.getOpType().equals("MatMul")) n.setDomain(StampDomain.NAME);
         }
         return g.model(OPSET, 8).toBuilder()
                 .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain(StampDomain.NAME).setVersion(StampDomain.VERSION))

@@ -17,9 +17,9 @@ import java.util.Map;
  * Turns the sequence-transform and precision config (and the token grids found in the graph) into a
  * {@link TokenPlan} per linear layer.
  *
- * <p>With {@code --allocate energy} (1D Haar only; the calibration holds 1D coefficient energies) the
- * {@link EnergyAllocator} picks each layer's levels L and bit table from its input's calibrated energies
- * under --avg-bits (config levels are then ignored). The matched baseline (mode BASELINE, or transform
+ * <p>With {@code --allocate energy} (1D transforms only; the calibration holds the in-block coefficient
+ * energies of one 1D transform, which must be the layer's) the {@link EnergyAllocator} picks each layer's
+ * levels L and bit table from its input's calibrated energies under --avg-bits (config levels are then ignored). The matched baseline (mode BASELINE, or transform
  * IDENTITY) keeps the fixed first-K rule with K chosen so that its average bits over the S raw tokens
  * equal the energy plan's average at S ({@link EnergyAllocator#matchedHiTokens}); TRANSFORM_ONLY uses the
  * allocator's L when statistics exist (so it checks the very transform STAMP would insert), else --levels.
@@ -63,7 +63,8 @@ public final class TokenPlanner {
             TokenGridInference.TokenGrid g = grids.get(layer.activation());
             if (g == null) {
                 return Match.refused(Refusal.Code.NO_TOKEN_GRID,
-                        "no token grid known for its input (not traced to a patchify Conv): give --grid HxW or use --transform haar");
+                        "no token grid known for its input (not traced to a patchify Conv): give --grid HxW or use a 1D --transform ("
+                                + String.join(", ", oneDimensionalIds()) + ")");
             }
             // An inferred grid fixes the sink too: the tokens concatenated before the patches ([CLS], registers).
             layout = SequenceTransforms.of(sequence.transform(), sequence.levels(), g.prefixTokens(), g.height()).layout();
@@ -80,9 +81,15 @@ public final class TokenPlanner {
         return Match.planned(new TokenPlan(mode, layout, precision.hiBits(), precision.loBits(), precision.hiTokens(), gridSource, null));
     }
 
+    /** The registered 1D transforms, for messages: "haar", "dct", "wht". */
+    private static java.util.List<String> oneDimensionalIds() {
+        return SequenceTransforms.ids().stream().filter(id -> !SequenceTransforms.isGrid(id)).toList();
+    }
+
     private Match<TokenPlan> planEnergy(LinearLayer layer, StampConfig.Mode mode, SequenceLayout layout, String gridSource) {
         if (layout.is2d()) {
-            return Match.refused(Refusal.Code.NEEDS_CALIBRATION, "--allocate energy needs 1D coefficient energies: use --transform haar (or identity) with it");
+            return Match.refused(Refusal.Code.NEEDS_CALIBRATION, "--allocate energy needs 1D coefficient energies: use a 1D --transform ("
+                    + String.join(", ", oneDimensionalIds()) + ") or identity with it");
         }
         ActivationStats act = stats.of(layer.activation()).orElse(null);
         if (act == null || act.coefficientEnergy() == null || act.coefficientEnergy().isEmpty()) {
@@ -95,6 +102,12 @@ public final class TokenPlanner {
         if (stats.samples() > 0 && stats.sinkTokens() != sequence.sinkTokens()) {
             return Match.refused(Refusal.Code.NEEDS_CALIBRATION, "calibration energies were measured with " + stats.sinkTokens()
                     + " sink token(s) but --sink-tokens is " + sequence.sinkTokens() + ": recalibrate with --calib");
+        }
+        String planned = layout.sequenceTransform().id();
+        if (!stats.energyTransform().equals(planned)) {
+            return Match.refused(Refusal.Code.NEEDS_CALIBRATION, "calibration energies are of '" + stats.energyTransform() + "' but --transform is '"
+                    + sequence.transform() + "'" + (sequence.identity() ? " (its matched baseline plans with '" + planned + "' energies)" : "")
+                    + ": recalibrate with --calib");
         }
         int seq = EnergyAllocator.sequenceLength(layer.sequenceLength(), act, stats);
         EnergyAllocator.Allocation a = EnergyAllocator.of(precision, sequence.sinkTokens()).allocate(act, seq);
