@@ -51,6 +51,7 @@ public final class CompilePlan {
             if (!functions.isEmpty()) {
                 editor.requireIrVersion(StampDomain.MIN_IR_FOR_FUNCTIONS);
                 editor.importOpset(StampDomain.NAME, StampDomain.VERSION);
+                importFunctionDomains(editor, functions);
             }
             List<StampReport.Layer> rewritten = plan.rewritten();
             if (!rewritten.isEmpty()) {
@@ -62,6 +63,18 @@ public final class CompilePlan {
         } catch (RuntimeException | Error e) {
             external.discard();
             throw e;
+        }
+    }
+
+    /** The domains function bodies use beyond the default one (com.microsoft), imported by the model too where it lacks them. */
+    private static void importFunctionDomains(ModelEditor editor, FunctionRegistry functions) {
+        java.util.Set<String> have = new java.util.HashSet<>();
+        for (OnnxMl.OperatorSetIdProto o : editor.current().getOpsetImportList()) have.add(o.getDomain());
+        have.add(StampDomain.NAME);
+        for (OnnxMl.FunctionProto f : functions.functions()) {
+            for (OnnxMl.OperatorSetIdProto o : f.getOpsetImportList()) {
+                if (!o.getDomain().isEmpty() && !o.getDomain().equals("ai.onnx") && have.add(o.getDomain())) editor.importOpset(o.getDomain(), o.getVersion());
+            }
         }
     }
 

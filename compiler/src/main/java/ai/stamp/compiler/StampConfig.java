@@ -129,6 +129,7 @@ public final class StampConfig {
     private final WeightQuantization weightQuantization;
     private final FeatureTransforms features;
     private final Emit emit;
+    private final boolean portable;
 
     private StampConfig(Builder b) {
         this.mode = b.mode;
@@ -138,6 +139,7 @@ public final class StampConfig {
         this.weightQuantization = new WeightQuantization(b.weights, b.weightBlock);
         this.features = new FeatureTransforms(b.rotation, b.smoothAlpha);
         this.emit = b.emit;
+        this.portable = b.portable;
     }
 
     public static Builder builder() { return new Builder(); }
@@ -160,6 +162,12 @@ public final class StampConfig {
     public FeatureTransforms features() { return features; }
     /** The form of a quantized layer's product: integer GEMM or float simulation. */
     public Emit emit() { return emit; }
+    /**
+     * Whether only default-domain ONNX ops are emitted. Otherwise, below opset 13, the integer form quantizes with
+     * ONNX Runtime's com.microsoft QuantizeLinear (per axis, one pass over the activation instead of five); from opset
+     * 13 the standard per-axis QuantizeLinear does the same.
+     */
+    public boolean portable() { return portable; }
 
     // The same values one by one, for the CLI and callers that read a single option:
 
@@ -198,7 +206,7 @@ public final class StampConfig {
         return new Builder().mode(mode).transform(transform()).levels(levels()).sinkTokens(sinkTokens())
                 .hiTokens(hiTokens()).hiBits(hiBits()).loBits(loBits()).grid(grid().orElse(null)).exclude(exclude().orElse(null))
                 .weights(weights()).weightBlock(weightBlock()).rotation(rotation()).smoothAlpha(smoothAlpha())
-                .allocation(allocation()).avgBits(avgBits()).inverseAt(inverseAt()).dequantizeWeights(dequantizeWeights()).emit(emit);
+                .allocation(allocation()).avgBits(avgBits()).inverseAt(inverseAt()).dequantizeWeights(dequantizeWeights()).emit(emit).portable(portable);
     }
 
     /** Also the {@code ai.stamp.config} metadata of a rewritten model, so locale-independent (Locale.ROOT). */
@@ -215,7 +223,8 @@ public final class StampConfig {
                 + (allocation() == Allocation.FIXED ? "" : " allocate=energy avg-bits=" + avgBits())
                 + (inverseAt() == InversePlacement.OUTPUT ? "" : " inverse-at=" + inverseAt().name().toLowerCase(Locale.ROOT))
                 + (dequantizeWeights() ? " dequantize-weights" : "")
-                + (emit == Emit.AUTO ? "" : " emit=" + emit.name().toLowerCase(Locale.ROOT));
+                + (emit == Emit.AUTO ? "" : " emit=" + emit.name().toLowerCase(Locale.ROOT))
+                + (portable ? " portable" : "");
     }
 
     public static final class Builder {
@@ -236,6 +245,7 @@ public final class StampConfig {
         private double avgBits = Double.NaN;
         private InversePlacement inverseAt = InversePlacement.OUTPUT;
         private Emit emit = Emit.AUTO;
+        private boolean portable;
         private boolean dequantizeWeights;
 
         public Builder mode(Mode v) { mode = v; return this; }
@@ -256,6 +266,7 @@ public final class StampConfig {
         public Builder avgBits(double v) { avgBits = v; return this; }
         public Builder inverseAt(InversePlacement v) { inverseAt = v; return this; }
         public Builder emit(Emit v) { emit = v; return this; }
+        public Builder portable(boolean v) { portable = v; return this; }
         public Builder dequantizeWeights(boolean v) { dequantizeWeights = v; return this; }
 
         /** Validates and builds; an invalid value throws IllegalArgumentException with a one-line reason. */

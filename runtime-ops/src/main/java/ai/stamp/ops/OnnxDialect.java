@@ -33,6 +33,8 @@ public final class OnnxDialect {
     private final List<NodeProto> nodes = new ArrayList<>();
     /** Constant values already emitted, so a body holds each distinct constant once. */
     private final Map<TensorProto, String> constants = new HashMap<>();
+    /** Domains other than the default one that the body uses, with their versions (imported by the function). */
+    private final Map<String, Long> otherDomains = new java.util.TreeMap<>();
     private int counter;
 
     public OnnxDialect(int opset) {
@@ -56,8 +58,22 @@ public final class OnnxDialect {
                 .addAllInput(inputs)
                 .addAllOutput(outputs)
                 .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain("").setVersion(opset))
+                .addAllOpsetImport(otherDomains.entrySet().stream()
+                        .map(e -> OnnxMl.OperatorSetIdProto.newBuilder().setDomain(e.getKey()).setVersion(e.getValue()).build()).toList())
                 .addAllNode(nodes)
                 .build();
+    }
+
+    /** The contrib domain of ONNX Runtime's own ops. */
+    public static final String ONNXRUNTIME_DOMAIN = "com.microsoft";
+
+    /** Emits {@code opType(inputs)} of {@code domain} (version {@code version}, imported by the function); returns its output. */
+    public String opIn(String domain, long version, String opType, List<AttributeProto> attrs, String... inputs) {
+        otherDomains.merge(domain, version, Math::max);
+        String out = fresh("_t");
+        nodes.add(NodeProto.newBuilder().setOpType(opType).setDomain(domain).setName(fresh("_n") + "_" + opType)
+                .addAllInput(Arrays.asList(inputs)).addOutput(out).addAllAttribute(attrs).build());
+        return out;
     }
 
     // ---------------------------------------------------------------- generic emission

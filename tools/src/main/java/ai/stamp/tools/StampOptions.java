@@ -94,6 +94,11 @@ public final class StampOptions {
                     + "weights) or auto (integer where the weight is quantized per channel, else simulate). Default: ${DEFAULT-VALUE}.")
     String emit;
 
+    @Option(names = "--portable",
+            description = "Emit only standard ONNX ops. Without it, below opset 13 the integer form quantizes with ONNX Runtime's "
+                    + "com.microsoft QuantizeLinear (one pass instead of five; opset 13+ uses the standard per-axis QuantizeLinear).")
+    boolean portable;
+
     @Option(names = "--dequantize-weights",
             description = "Already-quantized layers (weight = DequantizeLinear of an int8/uint8 constant, or DynamicQuantizeLinear + "
                     + "MatMulInteger) are turned back into float MatMul with the dequantized weight and then rewritten. Without it "
@@ -110,7 +115,7 @@ public final class StampOptions {
                 .rotation(parseEnum(StampConfig.Rotation.class, "--rotate", rotate))
                 .allocation(parseEnum(StampConfig.Allocation.class, "--allocate", allocate))
                 .inverseAt(parseEnum(StampConfig.InversePlacement.class, "--inverse-at", inverseAt))
-                .emit(parseEnum(StampConfig.Emit.class, "--emit", emit))
+                .emit(parseEnum(StampConfig.Emit.class, "--emit", emit)).portable(portable)
                 .dequantizeWeights(dequantizeWeights);
         if (smooth != null) {
             if (!(smooth >= 0 && smooth <= 1)) {

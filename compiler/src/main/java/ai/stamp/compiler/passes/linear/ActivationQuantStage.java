@@ -14,8 +14,13 @@ final class ActivationQuantStage {
     static final String NAME = "activation-quantization";
 
     private final GraphEditor edit;
+    private final MixedPrecisionQuantize quantizer;
 
-    ActivationQuantStage(GraphEditor edit) { this.edit = edit; }
+    /** {@code form}: how the integer quantizer's body is spelled (decided per model: opset, --portable). */
+    ActivationQuantStage(GraphEditor edit, MixedPrecisionQuantize.Form form) {
+        this.edit = edit;
+        this.quantizer = MixedPrecisionQuantize.of(form);
+    }
 
     /** Q(z) at the plan's bits per token, in float. */
     String quantize(TokenPlan plan, String z, String activation, String forLayer, List<NodeProto> nodes) {
@@ -31,7 +36,7 @@ final class ActivationQuantStage {
     Quantized quantizeToInteger(TokenPlan plan, String z, String activation, String forLayer, List<NodeProto> nodes) {
         String levels = levels(plan, z, activation, forLayer, nodes);
         Quantized q = new Quantized(edit.fresh(activation + "_stamp_u8"), edit.fresh(activation + "_stamp_scale"), edit.fresh(activation + "_stamp_zp"));
-        nodes.add(edit.call(MixedPrecisionQuantize.INSTANCE, List.of(z, levels), List.of(q.values(), q.scale(), q.zeroPoint()), forLayer));
+        nodes.add(edit.call(quantizer, List.of(z, levels), List.of(q.values(), q.scale(), q.zeroPoint()), forLayer));
         return q;
     }
 

@@ -13,6 +13,7 @@ import ai.stamp.compiler.rewrite.MalformedNodes;
 import ai.stamp.compiler.rewrite.Match;
 import ai.stamp.compiler.rewrite.ModelEditor;
 import ai.stamp.compiler.rewrite.Pass;
+import ai.stamp.ops.MixedPrecisionQuantize;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -80,7 +81,7 @@ public final class LinearLayerPass implements Pass<LinearLayerPass.Plan> {
                 new WeightPlanner(config.weightQuantization(), new WeightStorage(opset), stats, external),
                 config.inverseAt(), config.features(), stats, config.dequantizeWeights(),
                 config.weightQuantization().enabled() || config.features().any(),
-                model.getIrVersion() >= MIN_IR_OVERRIDABLE_INITIALIZERS, config.emit());
+                model.getIrVersion() >= MIN_IR_OVERRIDABLE_INITIALIZERS, config.emit(), quantizeForm());
         Map<String, LinearLayerRule> rules = new HashMap<>();
         for (Graph g : matches.graphs()) rules.put(g.scope(), new LinearLayerRule(g, matches, planners));
         List<Step> steps = new ArrayList<>();
@@ -90,6 +91,12 @@ public final class LinearLayerPass implements Pass<LinearLayerPass.Plan> {
             if (!(m instanceof Match.NotApplicable<LayerPlan>)) steps.add(new Step(v.graph(), v.node(), m, rule));
         }
         return new Plan(List.copyOf(steps));
+    }
+
+    /** Per-axis QuantizeLinear where the opset has it, ONNX Runtime's where it does not (unless --portable), else arithmetic. */
+    private MixedPrecisionQuantize.Form quantizeForm() {
+        if (opset >= 13) return MixedPrecisionQuantize.Form.QUANTIZE_LINEAR;
+        return config.portable() ? MixedPrecisionQuantize.Form.ARITHMETIC : MixedPrecisionQuantize.Form.ONNXRUNTIME;
     }
 
     @Override

@@ -11,6 +11,7 @@ import ai.stamp.compiler.rewrite.MalformedNodes;
 import ai.stamp.compiler.rewrite.Match;
 import ai.stamp.compiler.rewrite.Refusal;
 import ai.stamp.compiler.rewrite.Rule;
+import ai.stamp.ops.MixedPrecisionQuantize;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -43,7 +44,7 @@ final class LinearLayerRule implements Rule<LayerPlan> {
     /** What the rule needs beyond the graph: the planners of each concern. */
     record Planners(TokenPlanner tokens, WeightPlanner weights, StampConfig.InversePlacement inverseAt, FeatureTransforms features,
                     CalibrationStats stats, boolean dequantizeRequested, boolean bakesWeights, boolean overridableInputs,
-                    StampConfig.Emit emit) {}
+                    StampConfig.Emit emit, MixedPrecisionQuantize.Form quantizeForm) {}
 
     private final Graph graph;
     private final Planners planners;
@@ -140,7 +141,7 @@ final class LinearLayerRule implements Rule<LayerPlan> {
             this.smoothing = new SmoothingStage(stage(edit, SmoothingStage.NAME), graph);
             this.rotation = new RotationStage(stage(edit, RotationStage.NAME), planners.features().rotation());
             this.sequence = new SequenceTransformStage(stage(edit, SequenceTransformStage.NAME));
-            this.quantization = new ActivationQuantStage(stage(edit, ActivationQuantStage.NAME));
+            this.quantization = new ActivationQuantStage(stage(edit, ActivationQuantStage.NAME), planners.quantizeForm());
             this.weights = new WeightStage(stage(edit, WeightStage.NAME), planners.stats(), planners.weights().external(), rotation);
             this.matmul = new MatMulStage(stage(edit, MatMulStage.NAME), sequence);
         }
