@@ -173,7 +173,8 @@ class FeatureTransformsTest {
         g.node("Add", "bias", List.of("proj_out", g.weight("b", 0.5f, 4)), List.of("y"));
         g.output("y", "batch", "seq", 4);
         OnnxMl.ModelProto m = g.model(13, 8);
-        StampResult r = StampCompiler.compile(m, StampConfig.builder().smoothAlpha(0.5).rotation(Rotation.HADAMARD).weights(WeightQuant.RTN8).build(),
+        StampResult r = StampCompiler.compile(m, StampConfig.builder().smoothAlpha(0.5).rotation(Rotation.HADAMARD).weights(WeightQuant.RTN8)
+                .emit(StampConfig.Emit.SIMULATE).build(),
                 randomStats(m, 1));
         assertEquals("""
                 x_smooth = Mul(x, x_smooth_inv_s)

@@ -53,7 +53,8 @@ class StampRuleGraphTest {
 
     @Test
     void everyInsertedNodeNamesTheStageThatMadeIt() {
-        StampResult r = StampCompiler.compile(linearWithBias(13, 6), StampConfig.builder().weights(StampConfig.WeightQuant.RTN8).build());
+        StampResult r = StampCompiler.compile(linearWithBias(13, 6), StampConfig.builder().weights(StampConfig.WeightQuant.RTN8)
+                .emit(StampConfig.Emit.SIMULATE).build());
         Map<String, String> stageOf = Map.of("HaarSequence_l3_s1", "sequence-transform", "HaarSequenceInverse_l3_s1", "sequence-transform",
                 "MixedPrecisionQdq", "activation-quantization", "DequantizeLinear", "weight-quantization", "MatMul", "matmul");
         int labelled = 0;

@@ -43,7 +43,8 @@ class WeightQuantTest {
     }
 
     private static StampConfig config(Mode mode, WeightQuant w, int block) {
-        return StampConfig.builder().mode(mode).weights(w).weightBlock(block).build();
+        // the float product: these tests are about how the weight is stored for it (the integer form has its own tests)
+        return StampConfig.builder().mode(mode).weights(w).weightBlock(block).emit(StampConfig.Emit.SIMULATE).build();
     }
 
     private static Optional<OnnxMl.TensorProto> init(OnnxMl.ModelProto m, String name) {
@@ -102,26 +103,34 @@ class WeightQuantTest {
         assertEquals(1, Attrs.i(dq, "axis", -1));
         assertEquals(2, dq.getInputCount(), "symmetric: no zero point");
         assertEquals("A8/4 hi-tokens=sink+band; W8 rtn per-channel as DequantizeLinear(int8)", r.report().rewritten().get(0).detail());
-        assertTrue(r.report().config().endsWith(" weights=rtn8"), r.report().config());
+        assertTrue(r.report().config().endsWith(" weights=rtn8 emit=simulate"), r.report().config());
     }
 
     @Test
-    void opset11EmitsPreDequantizedFloat() {
+    void opset11StoresInt8WithCastAndMul() {
         OnnxMl.ModelProto before = linear(11, 6, 8, 4);
         StampResult r = StampCompiler.compile(before, config(Mode.BASELINE, WeightQuant.RTN4, 0));
         assertEquals("""
                 x_stamp_levels = ai.stamp.TokenPrecision_identity_l3_s1_b8-4_band(x)
                 x_stamp_q = ai.stamp.MixedPrecisionQdq(x, x_stamp_levels)
-                proj_out = MatMul(x_stamp_q, W_rtn4_dequantized)
+                W_f = Cast(W_rtn4)
+                W_dq = Mul(W_f, W_rtn4_scale)
+                proj_out = MatMul(x_stamp_q, W_dq)
                 y = Add(proj_out, b)""", GraphDump.of(r.model().getGraph()));
-        OnnxMl.TensorProto w = init(r.model(), "W_rtn4_dequantized").orElseThrow();
-        assertEquals(OnnxMl.TensorProto.DataType.FLOAT_VALUE, w.getDataType());
+        OnnxMl.TensorProto w = init(r.model(), "W_rtn4").orElseThrow();
+        assertEquals(OnnxMl.TensorProto.DataType.INT8_VALUE, w.getDataType(), "int8 storage at opset 11: the model shrinks");
         assertEquals(List.of(8L, 4L), w.getDimsList());
+        assertEquals(List.of(4L), init(r.model(), "W_rtn4_scale").orElseThrow().getDimsList());
         assertFalse(init(r.model(), "W").isPresent());
-        assertEquals("A8/4 hi-tokens=sink+band; W4 rtn per-channel as pre-dequantized float (opset 11 has no int4)",
+        assertEquals("A8/4 hi-tokens=sink+band; W4 rtn per-channel as Cast+Mul(int8, 4-bit values; opset 11 has no per-axis DequantizeLinear)",
                 r.report().rewritten().get(0).detail());
         StampResult r8 = StampCompiler.compile(before, config(Mode.BASELINE, WeightQuant.RTN8, 0));
-        assertTrue(r8.report().rewritten().get(0).detail().endsWith("W8 rtn per-channel as pre-dequantized float (opset 11 has no per-axis DequantizeLinear)"));
+        assertTrue(r8.report().rewritten().get(0).detail().endsWith("W8 rtn per-channel as Cast+Mul(int8; opset 11 has no per-axis DequantizeLinear)"));
+        // the same numbers as the dequantized float weight: the output matches DequantizeLinear's at opset 13
+        Map<String, Object> in = Map.of("x", Ort.random(3, 2, 6, 8));
+        float[] y11 = Ort.run(r8.model(), in).get("y");
+        float[] y13 = Ort.run(StampCompiler.compile(linear(13, 8, 8, 4), config(Mode.BASELINE, WeightQuant.RTN8, 0)).model(), in).get("y");
+        assertTrue(Ort.maxRelativeError(y13, y11) < 1e-6, "Cast+Mul = DequantizeLinear");
     }
 
     @Test

@@ -175,10 +175,11 @@ class LinearLayerRuleTest {
         OnnxMl.ModelProto model = overridable(3);
         StampConfig rtn = StampConfig.builder().weights(StampConfig.WeightQuant.RTN8).build();
         LayerPlan p = planned(decisions(model, rtn).get("proj"));
-        assertEquals(WeightPlan.Form.DEQUANTIZE_LINEAR, p.weight().form());
+        assertEquals(WeightPlan.Form.INTEGER, p.weight().form(), "quantized for the integer GEMM (--emit auto)");
         assertFalse(p.weight().removeOriginal(), "still listed as an input: the initializer stays");
         StampResult r = StampCompiler.compile(model, rtn);
-        assertTrue(GraphDump.of(r.model().getGraph()).contains("W_dq = DequantizeLinear(W_rtn8, W_rtn8_scale)"), GraphDump.of(r.model().getGraph()));
+        assertTrue(GraphDump.of(r.model().getGraph()).contains("ScaledMatMulInteger(x_stamp_u8, x_stamp_scale, x_stamp_zp, W_rtn8, W_rtn8_colsum, W_rtn8_scale)"),
+                GraphDump.of(r.model().getGraph()));
         LayerPlan rotated = planned(decisions(model, StampConfig.builder().rotation(StampConfig.Rotation.HADAMARD).build()).get("proj"));
         assertEquals(WeightPlan.Form.FLOAT, rotated.weight().form());
         assertTrue(rotated.input().features().rotation().isPresent());

@@ -64,7 +64,7 @@ class MatMulStageTest {
         LinearFixtures.Edit e = LinearFixtures.edit(model, m, LinearLayerRule.NAME);
         SequenceTransformStage sequence = new SequenceTransformStage(e.graph());
         MatMulStage stage = new MatMulStage(e.graph(), sequence);
-        LayerPlan plan = new LayerPlan(l, new InputPlan(l.activation(), FeaturePlan.NONE, tokens, inverseFirst), WeightPlan.unchanged(""));
+        LayerPlan plan = new LayerPlan(l, new InputPlan(l.activation(), FeaturePlan.NONE, tokens, inverseFirst, false), WeightPlan.unchanged(""));
         List<NodeProto> nodes = new ArrayList<>();
         String input = tokens.transforms() && !inverseFirst ? sequence.forward(tokens, l.activation(), l.activation(), l.name(), nodes) : l.activation();
         String weight = l.transposeWeight() ? stage.transposed(l.weight(), l.name(), nodes) : l.weight();

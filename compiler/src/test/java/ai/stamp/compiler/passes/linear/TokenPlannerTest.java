@@ -82,7 +82,7 @@ class TokenPlannerTest {
     void noGridOrAGridThatDoesNotFitIsNoTokenGrid() {
         Refusal none = refused(planner(haar2d().build()).plan(VIT_Q, Map.of()));
         assertEquals(Refusal.Code.NO_TOKEN_GRID, none.code());
-        assertEquals("no token grid known for its input (not traced to a patchify Conv): give --grid HxW or use --transform haar", none.detail());
+        assertEquals("no token grid known for its input (not traced to a patchify Conv): give --grid HxW or use a 1D --transform (haar, dct, wht)", none.detail());
 
         Refusal five = refused(planner(haar2d().grid(StampConfig.Grid.parse("5x5")).build()).plan(VIT_Q, Map.of()));
         assertEquals(Refusal.Code.NO_TOKEN_GRID, five.code());
@@ -164,7 +164,7 @@ class TokenPlannerTest {
         Refusal twoD = refused(planner(energy().transform(Haar2dTransform.ID).levels(1).grid(StampConfig.Grid.parse("4x6")).build())
                 .plan(VIT_Q, Map.of()));
         assertEquals(Refusal.Code.NEEDS_CALIBRATION, twoD.code());
-        assertEquals("--allocate energy needs 1D coefficient energies: use --transform haar (or identity) with it", twoD.detail());
+        assertEquals("--allocate energy needs 1D coefficient energies: use a 1D --transform (haar, dct, wht) or identity with it", twoD.detail());
 
         // no statistics, or statistics without energies, for the layer's input
         CalibrationStats noEnergies = new CalibrationStats(Map.of("x", new ActivationStats("x", 16, 100, new float[16], null, Map.of(), 0)), 1, 1);

@@ -62,7 +62,7 @@ class WeightPlannerTest {
 
     @Test
     void nothingToDoLeavesTheWeightUnchanged() {
-        WeightPlan p = planner(WeightQuant.NONE, 0, 13).plan(PROJ, FeaturePlan.NONE);
+        WeightPlan p = planner(WeightQuant.NONE, 0, 13).plan(PROJ, FeaturePlan.NONE, false);
         assertEquals(WeightPlan.Form.UNCHANGED, p.form());
         assertEquals(WeightQuant.NONE, p.method());
         assertFalse(p.removeOriginal());
@@ -71,20 +71,20 @@ class WeightPlannerTest {
 
     @Test
     void featureTransformsAloneMakeANewFloatWeight() {
-        WeightPlan p = planner(WeightQuant.NONE, 0, 13).plan(PROJ, ROTATED);
+        WeightPlan p = planner(WeightQuant.NONE, 0, 13).plan(PROJ, ROTATED, false);
         assertEquals(WeightPlan.Form.FLOAT, p.form());
         assertSame(ROTATED, p.features());
         assertTrue(p.removeOriginal());
         assertEquals("weight Rᵀ·W as a new float initializer", p.detail());
         SmoothingPlanner.Decision d = new SmoothingPlanner.Decision("x", new float[D], List.of(PROJ.node()), Optional.empty(), "test", 0.5);
         FeaturePlan both = new FeaturePlan(Optional.of(d), Optional.of(Rotation.HADAMARD), D, "");
-        assertEquals("weight Rᵀ·diag(s)·W as a new float initializer", planner(WeightQuant.NONE, 0, 13).plan(PROJ, both).detail());
+        assertEquals("weight Rᵀ·diag(s)·W as a new float initializer", planner(WeightQuant.NONE, 0, 13).plan(PROJ, both, false).detail());
     }
 
     private record Form(WeightPlan.Form form, boolean int4, String detail) {}
 
     private static Form form(WeightQuant w, int block, int opset) {
-        WeightPlan p = planner(w, block, opset).plan(PROJ, FeaturePlan.NONE);
+        WeightPlan p = planner(w, block, opset).plan(PROJ, FeaturePlan.NONE, false);
         assertEquals(w, p.method());
         assertEquals(block, p.block());
         assertFalse(p.streamed());
@@ -93,13 +93,25 @@ class WeightPlannerTest {
     }
 
     @Test
+    void anIntegerProductStoresTheInt8ValuesAtEveryOpset() {
+        for (int opset : new int[] {11, 13, 21}) {
+            WeightPlan p = planner(WeightQuant.RTN8, 0, opset).plan(PROJ, FeaturePlan.NONE, true);
+            assertEquals(WeightPlan.Form.INTEGER, p.form(), "opset " + opset);
+            assertEquals("W8 rtn per-channel as int8 for MatMulInteger", p.detail());
+        }
+        // blocked scales cannot be applied after an integer GEMM: the float product keeps them
+        assertEquals(WeightPlan.Form.DEQUANTIZE_LINEAR, planner(WeightQuant.RTN8, 16, 21).plan(PROJ, FeaturePlan.NONE, true).form());
+    }
+
+    @Test
     void storageFormFollowsTheOpset() {
-        WeightPlan.Form dq = WeightPlan.Form.DEQUANTIZE_LINEAR, pre = WeightPlan.Form.PRE_DEQUANTIZED;
+        WeightPlan.Form dq = WeightPlan.Form.DEQUANTIZE_LINEAR, pre = WeightPlan.Form.PRE_DEQUANTIZED, castMul = WeightPlan.Form.CAST_MUL;
         // per channel int8: DequantizeLinear with axis from 13
-        assertEquals(new Form(pre, false, "W8 rtn per-channel as pre-dequantized float (opset 12 has no per-axis DequantizeLinear)"), form(WeightQuant.RTN8, 0, 12));
+        // below 13: the int8 values with Cast + Mul by the per-channel scales
+        assertEquals(new Form(castMul, false, "W8 rtn per-channel as Cast+Mul(int8; opset 12 has no per-axis DequantizeLinear)"), form(WeightQuant.RTN8, 0, 12));
         assertEquals(new Form(dq, false, "W8 rtn per-channel as DequantizeLinear(int8)"), form(WeightQuant.RTN8, 0, 13));
         // 4 bits: stored in int8 until INT4 exists (21)
-        assertEquals(new Form(pre, false, "W4 rtn per-channel as pre-dequantized float (opset 12 has no int4)"), form(WeightQuant.RTN4, 0, 12));
+        assertEquals(new Form(castMul, false, "W4 rtn per-channel as Cast+Mul(int8, 4-bit values; opset 12 has no per-axis DequantizeLinear)"), form(WeightQuant.RTN4, 0, 12));
         assertEquals(new Form(dq, false, "W4 rtn per-channel as DequantizeLinear(int8; opset 13 has no int4)"), form(WeightQuant.RTN4, 0, 13));
         assertEquals(new Form(dq, false, "W4 rtn per-channel as DequantizeLinear(int8; opset 20 has no int4)"), form(WeightQuant.RTN4, 0, 20));
         assertEquals(new Form(dq, true, "W4 rtn per-channel as DequantizeLinear(int4)"), form(WeightQuant.RTN4, 0, 21));
@@ -134,10 +146,10 @@ class WeightPlannerTest {
             g.output("y3", "batch", "seq", N);
         }), "proj");
         for (LinearLayer l : List.of(shared, output, input, implicit)) {
-            WeightPlan p = planner(WeightQuant.RTN8, 0, 13).plan(l, FeaturePlan.NONE);
+            WeightPlan p = planner(WeightQuant.RTN8, 0, 13).plan(l, FeaturePlan.NONE, false);
             assertFalse(p.removeOriginal(), p.detail());
             assertEquals("W8 rtn per-channel as DequantizeLinear(int8)" + kept, p.detail());
-            WeightPlan f = planner(WeightQuant.NONE, 0, 13).plan(l, ROTATED);
+            WeightPlan f = planner(WeightQuant.NONE, 0, 13).plan(l, ROTATED, false);
             assertFalse(f.removeOriginal());
             assertEquals("weight Rᵀ·W as a new float initializer" + kept, f.detail());
         }
@@ -148,7 +160,7 @@ class WeightPlannerTest {
         OnnxMl.ModelProto model = TinyGraphs.linearInsideIf(13, 8, 2);
         LayerMatches m = LinearFixtures.matches(model);
         LinearLayer inThen = layer(m, m.graphs().get(1), "then_linear");
-        WeightPlan p = planner(WeightQuant.RTN8, 0, 13).plan(inThen, FeaturePlan.NONE);
+        WeightPlan p = planner(WeightQuant.RTN8, 0, 13).plan(inThen, FeaturePlan.NONE, false);
         assertEquals(WeightPlan.Form.DEQUANTIZE_LINEAR, p.form());
         assertFalse(p.removeOriginal());
         assertEquals("W8 rtn per-channel as DequantizeLinear(int8); original 'W_outer' kept (outer-scope initializer)", p.detail());
@@ -166,14 +178,14 @@ class WeightPlannerTest {
         g.output("y", "batch", "seq", N);
         g.output("z", "batch", "seq", N);
         LayerMatches m = LinearFixtures.matches(g.model(13, 8));
-        WeightPlan computed = planner(WeightQuant.RTN8, 0, 13).plan(layer(m, "proj"), FeaturePlan.NONE);
+        WeightPlan computed = planner(WeightQuant.RTN8, 0, 13).plan(layer(m, "proj"), FeaturePlan.NONE, false);
         assertEquals(WeightPlan.Form.UNCHANGED, computed.form());
         assertEquals("W8 rtn per-channel skipped: weight 'Wt' is computed by a Transpose node, not a float initializer (weight left as it is)",
                 computed.detail());
         assertEquals("W4 rtn block=8 skipped: weight 'Wh' is FLOAT16, not float32 (weight left as it is)",
-                planner(WeightQuant.RTN4, 8, 21).plan(layer(m, "half"), FeaturePlan.NONE).detail());
+                planner(WeightQuant.RTN4, 8, 21).plan(layer(m, "half"), FeaturePlan.NONE, false).detail());
         // no method: nothing to report (the feature planner reports the skipped transforms)
-        WeightPlan none = planner(WeightQuant.NONE, 0, 13).plan(layer(m, "proj"), ROTATED);
+        WeightPlan none = planner(WeightQuant.NONE, 0, 13).plan(layer(m, "proj"), ROTATED, false);
         assertEquals(WeightPlan.Form.UNCHANGED, none.form());
         assertEquals("", none.detail());
     }
@@ -189,16 +201,16 @@ class WeightPlannerTest {
         CalibrationStats noGram = new CalibrationStats(Map.of("x", new ActivationStats("x", D, 10, new float[D], null, Map.of(), 0)), 1, 0);
         for (CalibrationStats stats : List.of(CalibrationStats.NONE, noGram)) {
             StampException e = assertThrows(StampException.class,
-                    () -> planner(WeightQuant.GPTQ8, 0, 13, stats, ExternalWeights.NONE).plan(PROJ, FeaturePlan.NONE));
+                    () -> planner(WeightQuant.GPTQ8, 0, 13, stats, ExternalWeights.NONE).plan(PROJ, FeaturePlan.NONE, false));
             assertEquals(StampException.Kind.BAD_OPTION, e.kind());
             assertEquals("--weights gptq8 needs the Gram matrix X^T X of the input 'x' of layer 'proj', but the calibration statistics have"
                     + " none for it: calibrate with Gram matrices collected, or use --weights rtn8", e.getMessage());
         }
         StampException size = assertThrows(StampException.class,
-                () -> planner(WeightQuant.GPTQ4, 0, 13, gram(16), ExternalWeights.NONE).plan(PROJ, FeaturePlan.NONE));
+                () -> planner(WeightQuant.GPTQ4, 0, 13, gram(16), ExternalWeights.NONE).plan(PROJ, FeaturePlan.NONE, false));
         assertEquals(StampException.Kind.BAD_OPTION, size.kind());
         assertEquals("the calibration Gram matrix of 'x' (layer 'proj') has 16 values, the layer needs 32x32: recalibrate this model", size.getMessage());
-        WeightPlan p = planner(WeightQuant.GPTQ4, 0, 21, gram(D * D), ExternalWeights.NONE).plan(PROJ, FeaturePlan.NONE);
+        WeightPlan p = planner(WeightQuant.GPTQ4, 0, 21, gram(D * D), ExternalWeights.NONE).plan(PROJ, FeaturePlan.NONE, false);
         assertEquals(WeightPlan.Form.DEQUANTIZE_LINEAR, p.form());
         assertEquals(WeightQuant.GPTQ4, p.method());
         assertTrue(p.int4());
@@ -230,18 +242,18 @@ class WeightPlannerTest {
     void externalWeightsAreStreamedForRtnAndRefusedForGptq() throws IOException {
         LinearLayer l = external(0, D * N * 4, true);
         ExternalWeights ext = ExternalWeights.of(dir, dir);
-        WeightPlan rtn = planner(WeightQuant.RTN8, 0, 13, CalibrationStats.NONE, ext).plan(l, FeaturePlan.NONE);
+        WeightPlan rtn = planner(WeightQuant.RTN8, 0, 13, CalibrationStats.NONE, ext).plan(l, FeaturePlan.NONE, false);
         assertEquals(WeightPlan.Form.DEQUANTIZE_LINEAR, rtn.form());
         assertTrue(rtn.streamed());
         assertTrue(rtn.removeOriginal());
         assertSame(FeaturePlan.NONE, rtn.features());
         assertEquals("W8 rtn per-channel as DequantizeLinear(int8) (streamed from external data)", rtn.detail());
-        WeightPlan old = planner(WeightQuant.RTN4, 0, 11, CalibrationStats.NONE, ext).plan(l, FeaturePlan.NONE);
-        assertEquals(WeightPlan.Form.PRE_DEQUANTIZED, old.form());
+        WeightPlan old = planner(WeightQuant.RTN4, 0, 11, CalibrationStats.NONE, ext).plan(l, FeaturePlan.NONE, false);
+        assertEquals(WeightPlan.Form.CAST_MUL, old.form());
         assertTrue(old.streamed());
 
         // GPTQ needs the whole weight: left alone (no Gram matrix asked for either)
-        WeightPlan gptq = planner(WeightQuant.GPTQ8, 0, 13, CalibrationStats.NONE, ext).plan(l, FeaturePlan.NONE);
+        WeightPlan gptq = planner(WeightQuant.GPTQ8, 0, 13, CalibrationStats.NONE, ext).plan(l, FeaturePlan.NONE, false);
         assertEquals(WeightPlan.Form.UNCHANGED, gptq.form());
         assertFalse(gptq.streamed());
         assertEquals("W8 gptq per-channel skipped: weight 'W' is stored as external data, which GPTQ does not support (it needs the whole"
@@ -249,8 +261,8 @@ class WeightPlannerTest {
 
         // without external-data support, or with feature transforms to fold in, the weight is not read
         String unread = "W8 rtn per-channel skipped: weight 'W' is stored as external data (weight left as it is)";
-        assertEquals(unread, planner(WeightQuant.RTN8, 0, 13).plan(l, FeaturePlan.NONE).detail());
-        WeightPlan rotated = planner(WeightQuant.RTN8, 0, 13, CalibrationStats.NONE, ext).plan(l, ROTATED);
+        assertEquals(unread, planner(WeightQuant.RTN8, 0, 13).plan(l, FeaturePlan.NONE, false).detail());
+        WeightPlan rotated = planner(WeightQuant.RTN8, 0, 13, CalibrationStats.NONE, ext).plan(l, ROTATED, false);
         assertEquals(WeightPlan.Form.UNCHANGED, rotated.form());
         assertEquals(unread, rotated.detail());
         ext.finish();
@@ -261,13 +273,13 @@ class WeightPlannerTest {
         ExternalWeights ext = ExternalWeights.of(dir, dir);
         WeightPlanner p = planner(WeightQuant.RTN8, 0, 13, CalibrationStats.NONE, ext);
         assertEquals("W8 rtn per-channel skipped: weight 'W' has external length 100, its shape says 1024 bytes (weight left as it is)",
-                p.plan(external(0, 100, true), FeaturePlan.NONE).detail());
+                p.plan(external(0, 100, true), FeaturePlan.NONE, false).detail());
         external(0, D * N * 4, true);
-        WeightPlan past = p.plan(external(64, D * N * 4, false), FeaturePlan.NONE);
+        WeightPlan past = p.plan(external(64, D * N * 4, false), FeaturePlan.NONE, false);
         assertEquals(WeightPlan.Form.UNCHANGED, past.form());
         assertEquals("W8 rtn per-channel skipped: weight 'W' reaches past the end of " + dir.resolve("w.bin") + " (weight left as it is)", past.detail());
         Files.delete(dir.resolve("w.bin"));
-        StampException missing = assertThrows(StampException.class, () -> p.plan(external(0, D * N * 4, false), FeaturePlan.NONE));
+        StampException missing = assertThrows(StampException.class, () -> p.plan(external(0, D * N * 4, false), FeaturePlan.NONE, false));
         assertEquals(StampException.Kind.EXTERNAL_DATA_MISSING, missing.kind());
     }
 }

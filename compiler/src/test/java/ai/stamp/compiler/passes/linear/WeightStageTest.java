@@ -86,7 +86,7 @@ class WeightStageTest {
         LinearFixtures.Edit e = LinearFixtures.edit(model, m, LinearLayerRule.NAME);
         WeightStage stage = new WeightStage(e.graph(), stats, external, new RotationStage(e.graph(), rotation));
         List<NodeProto> nodes = new ArrayList<>();
-        String w = stage.emit(plan, l, nodes);
+        String w = stage.emit(plan, l, nodes).tensor();
         List<NodeProto> emitted = List.copyOf(nodes);
         if (l.bias().isPresent()) {
             nodes.add(e.graph().node("MatMul", List.of(l.activation(), w), List.of("y_linear"), l.name()));
