@@ -18,7 +18,8 @@ import java.util.regex.Pattern;
 /**
  * Everything that decides how STaMP rewrites a model. Immutable; build with {@link #builder()}.
  * Defaults follow STAMP.md: Haar along the sequence, 3 levels, 1 sink token, the approximation band
- * at 8 bits and every detail token at 4.
+ * at 8 bits and every detail token at 4; weights RTN int8 per channel and the integer form, so the default output
+ * is a deployable model (float weights and the simulation form on request).
  */
 public final class StampConfig {
     /** What the pass inserts around each linear layer. */
@@ -136,7 +137,7 @@ public final class StampConfig {
         this.selection = new LayerSelection(Optional.ofNullable(b.exclude), b.dequantizeWeights);
         this.sequence = new SequenceTransformConfig(b.transform, b.levels, b.sinkTokens, Optional.ofNullable(b.grid), b.inverseAt);
         this.precision = new ActivationPrecision(b.hiBits, b.loBits, b.hiTokens, b.allocation, b.avgBits);
-        this.weightQuantization = new WeightQuantization(b.weights, b.weightBlock);
+        this.weightQuantization = new WeightQuantization(b.resolvedWeights(), b.weightBlock);
         this.features = new FeatureTransforms(b.rotation, b.smoothAlpha);
         this.emit = b.emit;
         this.portable = b.portable;
@@ -216,7 +217,7 @@ public final class StampConfig {
                 + " hi-tokens=" + (hiTokens() == 0 ? "band" : Integer.toString(hiTokens()))
                 + " bits=" + hiBits() + "/" + loBits() + grid().map(g -> " grid=" + g).orElse("")
                 + exclude().map(e -> " exclude=" + e.pattern()).orElse("")
-                + (weights() == WeightQuant.NONE ? "" : " weights=" + weights().name().toLowerCase(Locale.ROOT))
+                + " weights=" + weights().name().toLowerCase(Locale.ROOT)
                 + (weightBlock() == 0 ? "" : " weight-block=" + weightBlock())
                 + (rotation() == Rotation.NONE ? "" : " rotate=" + rotation().name().toLowerCase(Locale.ROOT).replace('_', '-'))
                 + (smooth() ? " smooth=" + smoothAlpha() : "")
@@ -237,7 +238,8 @@ public final class StampConfig {
         private int loBits = 4;
         private Grid grid;
         private Pattern exclude;
-        private WeightQuant weights = WeightQuant.NONE;
+        /** Null until set: the default depends on the mode (see {@link #weights(WeightQuant)}). */
+        private WeightQuant weights;
         private int weightBlock = 0;
         private Rotation rotation = Rotation.NONE;
         private double smoothAlpha = -1;
@@ -258,6 +260,10 @@ public final class StampConfig {
         public Builder loBits(int v) { loBits = v; return this; }
         public Builder grid(Grid v) { grid = v; return this; }
         public Builder exclude(Pattern v) { exclude = v; return this; }
+        /**
+         * The weight method. Default: RTN int8 per channel, so the default output is a deployable integer model; with
+         * {@link Mode#TRANSFORM_ONLY} (the exactness check: no quantization at all) the weights stay float.
+         */
         public Builder weights(WeightQuant v) { weights = v; return this; }
         public Builder weightBlock(int v) { weightBlock = v; return this; }
         public Builder rotation(Rotation v) { rotation = v; return this; }
@@ -271,7 +277,8 @@ public final class StampConfig {
 
         /** Validates and builds; an invalid value throws IllegalArgumentException with a one-line reason. */
         public StampConfig build() {
-            if (mode == null || transform == null || weights == null) throw new IllegalArgumentException("mode, transform and weights are required");
+            if (mode == null || transform == null) throw new IllegalArgumentException("mode and transform are required");
+            WeightQuant weights = resolvedWeights();
             if (!transformIds().contains(transform)) {
                 throw new IllegalArgumentException("--transform must be one of " + String.join(", ", transformIds()) + ", got '" + transform + "'");
             }
@@ -300,6 +307,10 @@ public final class StampConfig {
                 throw new IllegalArgumentException("--avg-bits only applies with --allocate energy");
             }
             return new StampConfig(this);
+        }
+
+        private WeightQuant resolvedWeights() {
+            return weights != null ? weights : mode == Mode.TRANSFORM_ONLY ? WeightQuant.NONE : WeightQuant.RTN8;
         }
 
         private static void checkBits(String option, int bits) {

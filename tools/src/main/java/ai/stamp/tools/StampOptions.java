@@ -49,11 +49,11 @@ public final class StampOptions {
             description = "Leave MatMul/Gemm nodes whose name matches this Java regular expression (find) untouched.")
     String exclude;
 
-    @Option(names = "--weights", paramLabel = "METHOD", defaultValue = "none",
+    @Option(names = "--weights", paramLabel = "METHOD",
             description = "Weight quantization: none (weights stay float), rtn8 or rtn4 (symmetric round-to-nearest, 8 or 4 bits), "
-                    + "gptq8 or gptq4 (GPTQ from each layer's calibrated X^T X; needs --calib), "
-                    + "emitted as DequantizeLinear of an integer initializer where the model's opset allows (per channel: 13+, "
-                    + "blocked or int4 storage: 21+), else as pre-dequantized float. Default: ${DEFAULT-VALUE}.")
+                    + "gptq8 or gptq4 (GPTQ from each layer's calibrated X^T X; needs --calib). Stored as int8 at every opset: "
+                    + "read by the integer GEMM (--emit integer), or for the float product as DequantizeLinear (per channel "
+                    + "13+, blocked or int4 21+) or Cast+Mul below 13. Default: rtn8 (none with --mode transform-only).")
     String weights;
 
     @Option(names = "--weight-block", paramLabel = "N", defaultValue = "0",
@@ -111,7 +111,7 @@ public final class StampOptions {
                 .mode(parseEnum(StampConfig.Mode.class, "--mode", mode))
                 .transform(transform)
                 .levels(levels).sinkTokens(sinkTokens).hiTokens(hiTokens).hiBits(hiBits).loBits(loBits)
-                .weights(parseEnum(StampConfig.WeightQuant.class, "--weights", weights)).weightBlock(weightBlock)
+                .weights(weights == null ? null : parseEnum(StampConfig.WeightQuant.class, "--weights", weights)).weightBlock(weightBlock)
                 .rotation(parseEnum(StampConfig.Rotation.class, "--rotate", rotate))
                 .allocation(parseEnum(StampConfig.Allocation.class, "--allocate", allocate))
                 .inverseAt(parseEnum(StampConfig.InversePlacement.class, "--inverse-at", inverseAt))

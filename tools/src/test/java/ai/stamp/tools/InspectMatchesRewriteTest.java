@@ -46,7 +46,7 @@ class InspectMatchesRewriteTest {
             assertEquals(expected, section(inspectReport, section), "inspect " + section);
             assertEquals(expected, section(dryReport, section), "dry run " + section);
         }
-        assertTrue(section(rewriteReport, "rewritten").contains("W8 rtn per-channel as DequantizeLinear(int8) (streamed from external data)"),
+        assertTrue(section(rewriteReport, "rewritten").contains("W8 rtn per-channel as int8 for MatMulInteger (streamed from external data)"),
                 section(rewriteReport, "rewritten"));
     }
 
