@@ -17,18 +17,67 @@ import java.util.List;
  */
 public final class ScaledMatMulInteger implements StampOp {
     public static final String OP = "ScaledMatMulInteger";
-    public static final ScaledMatMulInteger INSTANCE = new ScaledMatMulInteger();
 
-    private ScaledMatMulInteger() {}
+    /**
+     * How the body spells the product and the correction. Each element-wise op after the GEMM is a full pass over the
+     * output, and on narrow layers those passes, not the GEMM, set the latency.
+     */
+    public enum Form {
+        /**
+         * Standard ops: MatMulInteger, the correction in int32 (exact), Cast, two Muls: five passes over the output.
+         */
+        STANDARD(""),
+        /**
+         * ONNX Runtime's com.microsoft MatMulIntegerToFloat applies the channel scales inside the GEMM; then one Mul by
+         * the token scales and one Gemm that adds {@code -(zp·scale) ⊗ (colsum·w_scale)}: two passes. The correction is
+         * then taken in float after the scaling: the same numbers to float rounding (acc and zp·colsum are of like
+         * size, so little cancels).
+         */
+        ONNXRUNTIME("_ort");
+
+        private final String suffix;
+
+        Form(String suffix) { this.suffix = suffix; }
+    }
+
+    public static final ScaledMatMulInteger INSTANCE = new ScaledMatMulInteger(Form.STANDARD);
+
+    private final Form form;
+
+    private ScaledMatMulInteger(Form form) { this.form = form; }
+
+    public static ScaledMatMulInteger of(Form form) { return form == Form.STANDARD ? INSTANCE : new ScaledMatMulInteger(form); }
 
     @Override public String opName() { return OP; }
-    @Override public String functionName() { return OP; }
+    @Override public String functionName() { return OP + form.suffix; }
     @Override public List<String> inputs() { return List.of("Zq", "scale", "zero_point", "Wq", "w_colsum", "w_scale"); }
     @Override public List<String> outputs() { return List.of("Y"); }
-    @Override public String describe() { return "uint8 x int8 MatMulInteger, per-token scale and zero point, per-channel weight scale"; }
+    @Override public String describe() {
+        return "uint8 x int8 " + (form == Form.STANDARD ? "MatMulInteger" : "com.microsoft MatMulIntegerToFloat")
+                + ", per-token scale and zero point, per-channel weight scale";
+    }
 
     @Override
     public OnnxMl.FunctionProto function(int opset) {
+        return form == Form.STANDARD ? standard(opset) : onnxRuntime(opset);
+    }
+
+    private OnnxMl.FunctionProto onnxRuntime(int opset) {
+        OnnxDialect d = new OnnxDialect(opset);
+        // acc·w_scale from the fused kernel (activation scale 1, no zero points)
+        String scaled = d.opIn(OnnxDialect.ONNXRUNTIME_DOMAIN, 1, "MatMulIntegerToFloat", List.of(), "Zq", "Wq", d.floatScalar(1f), "w_scale");
+        String ys = d.mul(scaled, "scale"); // [..., T, N]
+        String shape = d.shape(ys);
+        String n = d.slice(shape, 0, -1, OnnxDialect.END);
+        String ys2 = d.reshape(ys, d.concat(0, d.ints(-1), n));
+        String negZs = d.reshape(d.neg(d.mul("zero_point", "scale")), d.ints(-1, 1)); // [rows, 1]
+        String cs = d.reshape(d.mul(d.cast("w_colsum", OnnxMl.TensorProto.DataType.FLOAT_VALUE), "w_scale"), d.ints(1, -1)); // [1, N]
+        String y2 = d.op("Gemm", List.of(), negZs, cs, ys2); // ys + (-(zp·scale)) ⊗ (colsum·w_scale), one pass
+        d.output(d.reshape(y2, shape), "Y");
+        return d.function(functionName(), inputs(), outputs(), OP + " " + describe());
+    }
+
+    private OnnxMl.FunctionProto standard(int opset) {
         OnnxDialect d = new OnnxDialect(opset);
         String acc = d.matMulInteger("Zq", "Wq"); // int32 [..., T, N]
         String zp = d.cast("zero_point", OnnxMl.TensorProto.DataType.INT32_VALUE);

@@ -14,6 +14,7 @@ import ai.stamp.compiler.rewrite.Match;
 import ai.stamp.compiler.rewrite.ModelEditor;
 import ai.stamp.compiler.rewrite.Pass;
 import ai.stamp.ops.MixedPrecisionQuantize;
+import ai.stamp.ops.ScaledMatMulInteger;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -81,7 +82,8 @@ public final class LinearLayerPass implements Pass<LinearLayerPass.Plan> {
                 new WeightPlanner(config.weightQuantization(), new WeightStorage(opset), stats, external),
                 config.inverseAt(), config.features(), stats, config.dequantizeWeights(),
                 config.weightQuantization().enabled() || config.features().any(),
-                model.getIrVersion() >= MIN_IR_OVERRIDABLE_INITIALIZERS, config.emit(), quantizeForm());
+                model.getIrVersion() >= MIN_IR_OVERRIDABLE_INITIALIZERS, config.emit(), quantizeForm(),
+                config.portable() ? ScaledMatMulInteger.Form.STANDARD : ScaledMatMulInteger.Form.ONNXRUNTIME);
         Map<String, LinearLayerRule> rules = new HashMap<>();
         for (Graph g : matches.graphs()) rules.put(g.scope(), new LinearLayerRule(g, matches, planners));
         List<Step> steps = new ArrayList<>();

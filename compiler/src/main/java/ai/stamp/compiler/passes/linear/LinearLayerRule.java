@@ -12,6 +12,7 @@ import ai.stamp.compiler.rewrite.Match;
 import ai.stamp.compiler.rewrite.Refusal;
 import ai.stamp.compiler.rewrite.Rule;
 import ai.stamp.ops.MixedPrecisionQuantize;
+import ai.stamp.ops.ScaledMatMulInteger;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -44,7 +45,7 @@ final class LinearLayerRule implements Rule<LayerPlan> {
     /** What the rule needs beyond the graph: the planners of each concern. */
     record Planners(TokenPlanner tokens, WeightPlanner weights, StampConfig.InversePlacement inverseAt, FeatureTransforms features,
                     CalibrationStats stats, boolean dequantizeRequested, boolean bakesWeights, boolean overridableInputs,
-                    StampConfig.Emit emit, MixedPrecisionQuantize.Form quantizeForm) {}
+                    StampConfig.Emit emit, MixedPrecisionQuantize.Form quantizeForm, ScaledMatMulInteger.Form productForm) {}
 
     private final Graph graph;
     private final Planners planners;
@@ -143,7 +144,7 @@ final class LinearLayerRule implements Rule<LayerPlan> {
             this.sequence = new SequenceTransformStage(stage(edit, SequenceTransformStage.NAME));
             this.quantization = new ActivationQuantStage(stage(edit, ActivationQuantStage.NAME), planners.quantizeForm());
             this.weights = new WeightStage(stage(edit, WeightStage.NAME), planners.stats(), planners.weights().external(), rotation);
-            this.matmul = new MatMulStage(stage(edit, MatMulStage.NAME), sequence);
+            this.matmul = new MatMulStage(stage(edit, MatMulStage.NAME), sequence, planners.productForm());
         }
 
         private static GraphEditor stage(GraphEditor edit, String stage) { return edit.as(NAME + "/" + stage); }

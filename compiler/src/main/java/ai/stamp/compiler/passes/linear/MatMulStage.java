@@ -16,10 +16,13 @@ final class MatMulStage {
 
     private final GraphEditor edit;
     private final SequenceTransformStage sequence;
+    private final ScaledMatMulInteger integerProduct;
 
-    MatMulStage(GraphEditor edit, SequenceTransformStage sequence) {
+    /** {@code form}: how the integer GEMM's body is spelled (decided per model: --portable). */
+    MatMulStage(GraphEditor edit, SequenceTransformStage sequence, ScaledMatMulInteger.Form form) {
         this.edit = edit;
         this.sequence = sequence;
+        this.integerProduct = ScaledMatMulInteger.of(form);
     }
 
     /** A stored-transposed Gemm weight (transB = 1) as the [D, N] tensor the MatMul reads. */
@@ -36,7 +39,7 @@ final class MatMulStage {
 
     /** As {@link #emit(LayerPlan, String, String, List)} with the integer GEMM of STAMP.md section 5a as the product. */
     void emitInteger(LayerPlan plan, ActivationQuantStage.Quantized input, WeightStage.Emitted weight, List<NodeProto> nodes) {
-        emit(plan, nodes, out -> nodes.add(edit.call(ScaledMatMulInteger.INSTANCE, List.of(input.values(), input.scale(), input.zeroPoint(),
+        emit(plan, nodes, out -> nodes.add(edit.call(integerProduct, List.of(input.values(), input.scale(), input.zeroPoint(),
                 weight.tensor(), weight.columnSums(), weight.scales()), List.of(out), plan.layer().name())));
     }
 

@@ -63,7 +63,7 @@ class MatMulStageTest {
         LinearLayer l = m.layers(m.graphs().get(0)).get(0);
         LinearFixtures.Edit e = LinearFixtures.edit(model, m, LinearLayerRule.NAME);
         SequenceTransformStage sequence = new SequenceTransformStage(e.graph());
-        MatMulStage stage = new MatMulStage(e.graph(), sequence);
+        MatMulStage stage = new MatMulStage(e.graph(), sequence, ai.stamp.ops.ScaledMatMulInteger.Form.STANDARD);
         LayerPlan plan = new LayerPlan(l, new InputPlan(l.activation(), FeaturePlan.NONE, tokens, inverseFirst, false), WeightPlan.unchanged(""));
         List<NodeProto> nodes = new ArrayList<>();
         String input = tokens.transforms() && !inverseFirst ? sequence.forward(tokens, l.activation(), l.activation(), l.name(), nodes) : l.activation();
