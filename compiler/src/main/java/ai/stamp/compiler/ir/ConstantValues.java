@@ -37,20 +37,13 @@ public final class ConstantValues {
     static Optional<long[]> decode(OnnxMl.TensorProto t) {
         if (t.getDataLocation() == OnnxMl.TensorProto.DataLocation.EXTERNAL) return Optional.empty();
         int type = t.getDataType();
-        if (type == OnnxMl.TensorProto.DataType.INT64_VALUE) {
-            if (t.getInt64DataCount() > 0) return Optional.of(t.getInt64DataList().stream().mapToLong(Long::longValue).toArray());
-            ByteBuffer b = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
-            long[] out = new long[b.remaining() / 8];
-            for (int i = 0; i < out.length; i++) out[i] = b.getLong();
-            return Optional.of(out);
-        }
-        if (type == OnnxMl.TensorProto.DataType.INT32_VALUE) {
-            if (t.getInt32DataCount() > 0) return Optional.of(t.getInt32DataList().stream().mapToLong(Integer::longValue).toArray());
-            ByteBuffer b = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
-            long[] out = new long[b.remaining() / 4];
-            for (int i = 0; i < out.length; i++) out[i] = b.getInt();
-            return Optional.of(out);
-        }
-        return Optional.empty();
+        boolean int64 = type == OnnxMl.TensorProto.DataType.INT64_VALUE;
+        if (!int64 && type != OnnxMl.TensorProto.DataType.INT32_VALUE) return Optional.empty();
+        if (int64 && t.getInt64DataCount() > 0) return Optional.of(t.getInt64DataList().stream().mapToLong(Long::longValue).toArray());
+        if (!int64 && t.getInt32DataCount() > 0) return Optional.of(t.getInt32DataList().stream().mapToLong(Integer::longValue).toArray());
+        ByteBuffer b = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        long[] out = new long[b.remaining() / (int64 ? 8 : 4)];
+        for (int i = 0; i < out.length; i++) out[i] = int64 ? b.getLong() : b.getInt();
+        return Optional.of(out);
     }
 }

@@ -73,9 +73,16 @@ public final class Tensors {
 
     /** An unnamed float32 tensor of {@code dims} holding {@code values} as little-endian raw data. */
     public static TensorProto floatTensor(float[] values, long... dims) {
-        ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer b = littleEndian(values.length * 4);
         b.asFloatBuffer().put(values);
-        TensorProto.Builder t = TensorProto.newBuilder().setDataType(TensorProto.DataType.FLOAT_VALUE).setRawData(ByteString.copyFrom(b.array()));
+        return raw(TensorProto.DataType.FLOAT_VALUE, b, dims);
+    }
+
+    private static ByteBuffer littleEndian(int bytes) { return ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN); }
+
+    /** An unnamed tensor of {@code type} and {@code dims} whose raw data is {@code bytes}' backing array. */
+    private static TensorProto raw(int type, ByteBuffer bytes, long... dims) {
+        TensorProto.Builder t = TensorProto.newBuilder().setDataType(type).setRawData(ByteString.copyFrom(bytes.array()));
         for (long dim : dims) t.addDims(dim);
         return t.build();
     }
@@ -87,11 +94,9 @@ public final class Tensors {
 
     /** An unnamed INT32 tensor of {@code dims} (raw little-endian data). */
     public static TensorProto int32Tensor(int[] values, long... dims) {
-        ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer b = littleEndian(values.length * 4);
         b.asIntBuffer().put(values);
-        TensorProto.Builder t = TensorProto.newBuilder().setDataType(TensorProto.DataType.INT32_VALUE).setRawData(ByteString.copyFrom(b.array()));
-        for (long dim : dims) t.addDims(dim);
-        return t.build();
+        return raw(TensorProto.DataType.INT32_VALUE, b, dims);
     }
 
     /** An unnamed INT8 tensor, or INT4 (two values per byte, low nibble first) of {@code dims}. */

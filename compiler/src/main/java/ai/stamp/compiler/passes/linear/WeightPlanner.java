@@ -20,21 +20,7 @@ import java.util.Optional;
  * the original initializer is dropped. Only a plain float initializer (of this graph or an outer one) is quantized;
  * anything else is left as it is and the detail says why.
  */
-final class WeightPlanner {
-    private final WeightQuantization config;
-    private final WeightStorage storage;
-    private final CalibrationStats stats;
-    private final ExternalWeights external;
-
-    WeightPlanner(WeightQuantization config, WeightStorage storage, CalibrationStats stats, ExternalWeights external) {
-        this.config = config;
-        this.storage = storage;
-        this.stats = stats;
-        this.external = external;
-    }
-
-    /** Where external-data weights are read from and their quantized values go. */
-    ExternalWeights external() { return external; }
+record WeightPlanner(WeightQuantization config, WeightStorage storage, CalibrationStats stats, ExternalWeights external) {
 
     /**
      * The weight's plan; {@code integerProduct}: the layer's activation is quantized per token and its product may be an
