@@ -294,6 +294,9 @@ public final class StampConfig {
             if (emit == Emit.INTEGER && weights == WeightQuant.NONE) {
                 throw new IllegalArgumentException("--emit integer needs quantized weights: add --weights rtn8 (or rtn4, gptq8, gptq4), or use --emit simulate");
             }
+            if (emit == Emit.INTEGER && weightBlock > 0) {
+                throw new IllegalArgumentException("--emit integer applies one scale per output channel after the integer GEMM: drop --weight-block, or use --emit simulate");
+            }
             if (emit == Emit.INTEGER && mode == Mode.TRANSFORM_ONLY) {
                 throw new IllegalArgumentException("--emit integer quantizes the activations, --mode transform-only does not: use --emit simulate");
             }

@@ -259,7 +259,7 @@ class IntegerFormExactnessTest {
         StampResult auto = StampCompiler.compile(model, rtn8().mode(Mode.TRANSFORM_ONLY).build());
         assertFalse(opTypes(auto.model().getGraph().getNodeList()).contains(ScaledMatMulInteger.OP));
         // and with float weights there is nothing to multiply in integers
-        StampResult floatWeights = StampCompiler.compile(model, StampConfig.defaults());
+        StampResult floatWeights = StampCompiler.compile(model, StampConfig.builder().weights(StampConfig.WeightQuant.NONE).build());
         assertFalse(opTypes(floatWeights.model().getGraph().getNodeList()).contains(ScaledMatMulInteger.OP));
         // AUTO with per-channel quantized weights is the integer form
         StampResult integer = StampCompiler.compile(model, rtn8().build());
@@ -268,7 +268,8 @@ class IntegerFormExactnessTest {
 
     @Test
     void emitIntegerWithoutQuantizationIsABadOption() throws Exception {
-        IllegalArgumentException noWeights = assertThrows(IllegalArgumentException.class, () -> StampConfig.builder().emit(Emit.INTEGER).build());
+        IllegalArgumentException noWeights = assertThrows(IllegalArgumentException.class,
+                () -> StampConfig.builder().weights(StampConfig.WeightQuant.NONE).emit(Emit.INTEGER).build());
         assertTrue(noWeights.getMessage().contains("--emit integer needs quantized weights"), noWeights.getMessage());
         IllegalArgumentException transformOnly = assertThrows(IllegalArgumentException.class,
                 () -> rtn8().mode(Mode.TRANSFORM_ONLY).emit(Emit.INTEGER).build());
@@ -278,7 +279,7 @@ class IntegerFormExactnessTest {
         Files.write(in, TinyGraphs.encoderBlock(13, 8, 1).toByteArray());
         String out = dir.resolve("out.onnx").toString();
         int bad = ai.stamp.compiler.StampException.Kind.BAD_OPTION.exitCode();
-        CliTest.cli(in.toString(), out, "--emit", "integer").failsWith(bad, "--emit integer needs quantized weights");
+        CliTest.cli(in.toString(), out, "--emit", "integer", "--weight-block", "4").failsWith(bad, "drop --weight-block, or use --emit simulate");
         CliTest.cli(in.toString(), out, "--emit", "integer", "--weights", "none").failsWith(bad, "--emit integer needs quantized weights");
         CliTest.cli(in.toString(), out, "--emit", "integer", "--weights", "rtn8", "--mode", "transform-only")
                 .failsWith(bad, "--mode transform-only does not: use --emit simulate");
