@@ -1,6 +1,7 @@
 package ai.stamp.compiler;
 
 import ai.stamp.compiler.config.ActivationPrecision;
+import ai.stamp.compiler.config.EmbeddingQuantization;
 import ai.stamp.compiler.config.FeatureTransforms;
 import ai.stamp.compiler.config.LayerSelection;
 import ai.stamp.compiler.config.SequenceTransformConfig;
@@ -128,6 +129,7 @@ public final class StampConfig {
     private final ActivationPrecision precision;
     private final WeightQuantization weightQuantization;
     private final FeatureTransforms features;
+    private final EmbeddingQuantization embeddings;
     private final Emit emit;
 
     private StampConfig(Builder b) {
@@ -137,6 +139,7 @@ public final class StampConfig {
         this.precision = new ActivationPrecision(b.hiBits, b.loBits, b.hiTokens, b.allocation, b.avgBits);
         this.weightQuantization = new WeightQuantization(b.weights, b.weightBlock);
         this.features = new FeatureTransforms(b.rotation, b.smoothAlpha);
+        this.embeddings = new EmbeddingQuantization(b.quantizeEmbeddings);
         this.emit = b.emit;
     }
 
@@ -158,6 +161,8 @@ public final class StampConfig {
     public WeightQuantization weightQuantization() { return weightQuantization; }
     /** SmoothQuant and rotation. */
     public FeatureTransforms features() { return features; }
+    /** The embedding tables (Gather of a constant table) quantized to int8 per row. */
+    public EmbeddingQuantization embeddings() { return embeddings; }
     /** The form of a quantized layer's product: integer GEMM or float simulation. */
     public Emit emit() { return emit; }
 
@@ -190,6 +195,11 @@ public final class StampConfig {
      * skipped.
      */
     public boolean dequantizeWeights() { return selection.dequantizeWeights(); }
+    /**
+     * Whether each {@code Gather(table, indices)} of a float32 [V, E] initializer along axis 0 reads an int8 table with
+     * one scale per row instead ({@code --quantize-embeddings}).
+     */
+    public boolean quantizeEmbeddings() { return embeddings.enabled(); }
 
     /** Whether this config needs calibration statistics (GPTQ, SmoothQuant, energy allocation). */
     public boolean needsCalibration() { return weights().isGptq() || smooth() || allocation() == Allocation.ENERGY; }
@@ -198,7 +208,8 @@ public final class StampConfig {
         return new Builder().mode(mode).transform(transform()).levels(levels()).sinkTokens(sinkTokens())
                 .hiTokens(hiTokens()).hiBits(hiBits()).loBits(loBits()).grid(grid().orElse(null)).exclude(exclude().orElse(null))
                 .weights(weights()).weightBlock(weightBlock()).rotation(rotation()).smoothAlpha(smoothAlpha())
-                .allocation(allocation()).avgBits(avgBits()).inverseAt(inverseAt()).dequantizeWeights(dequantizeWeights()).emit(emit);
+                .allocation(allocation()).avgBits(avgBits()).inverseAt(inverseAt()).dequantizeWeights(dequantizeWeights())
+                .quantizeEmbeddings(quantizeEmbeddings()).emit(emit);
     }
 
     /** Also the {@code ai.stamp.config} metadata of a rewritten model, so locale-independent (Locale.ROOT). */
@@ -215,6 +226,7 @@ public final class StampConfig {
                 + (allocation() == Allocation.FIXED ? "" : " allocate=energy avg-bits=" + avgBits())
                 + (inverseAt() == InversePlacement.OUTPUT ? "" : " inverse-at=" + inverseAt().name().toLowerCase(Locale.ROOT))
                 + (dequantizeWeights() ? " dequantize-weights" : "")
+                + (quantizeEmbeddings() ? " quantize-embeddings" : "")
                 + (emit == Emit.AUTO ? "" : " emit=" + emit.name().toLowerCase(Locale.ROOT));
     }
 
@@ -237,6 +249,7 @@ public final class StampConfig {
         private InversePlacement inverseAt = InversePlacement.OUTPUT;
         private Emit emit = Emit.AUTO;
         private boolean dequantizeWeights;
+        private boolean quantizeEmbeddings;
 
         public Builder mode(Mode v) { mode = v; return this; }
         /** A sequence transform id ({@link #transformIds()}). */
@@ -257,6 +270,8 @@ public final class StampConfig {
         public Builder inverseAt(InversePlacement v) { inverseAt = v; return this; }
         public Builder emit(Emit v) { emit = v; return this; }
         public Builder dequantizeWeights(boolean v) { dequantizeWeights = v; return this; }
+        /** {@code --quantize-embeddings}: embedding tables become int8 with one scale per row (off by default). */
+        public Builder quantizeEmbeddings(boolean v) { quantizeEmbeddings = v; return this; }
 
         /** Validates and builds; an invalid value throws IllegalArgumentException with a one-line reason. */
         public StampConfig build() {
