@@ -2,6 +2,7 @@ package ai.stamp.compiler;
 
 import ai.onnx.proto.OnnxMl;
 import ai.stamp.compiler.io.ExternalWeights;
+import ai.stamp.compiler.passes.embedding.EmbeddingQuantizationPass;
 import ai.stamp.compiler.passes.linear.LinearLayerPass;
 import ai.stamp.compiler.rewrite.FunctionRegistry;
 import ai.stamp.compiler.rewrite.ModelEditor;
@@ -21,23 +22,30 @@ public final class CompilePlan {
     private final PassManager passes;
     private final LinearLayerPass pass;
     private final LinearLayerPass.Plan plan;
+    private final List<StampReport.Embedding> embeddings;
+    private final List<StampReport.Skipped> skippedEmbeddings;
     private final StampConfig config;
     private final ExternalWeights external;
     private boolean emitted;
 
-    CompilePlan(PassManager passes, LinearLayerPass pass, LinearLayerPass.Plan plan, StampConfig config, ExternalWeights external) {
+    /** {@code embeddings}: what {@code --quantize-embeddings} did (in {@code prepare}, before the linear layers were matched). */
+    CompilePlan(PassManager passes, LinearLayerPass pass, LinearLayerPass.Plan plan, EmbeddingQuantizationPass.Plan embeddings,
+                StampConfig config, ExternalWeights external) {
         this.passes = passes;
         this.pass = pass;
         this.plan = plan;
+        this.embeddings = List.copyOf(embeddings.quantized());
+        this.skippedEmbeddings = List.copyOf(embeddings.skipped());
         this.config = config;
         this.external = external;
     }
 
-    /** What the rewrite will do: the layers it rewrites, the ones it leaves and why. */
+    /** What the rewrite will do: the layers it rewrites, the ones it leaves and why, the embedding tables quantized. */
     public StampReport report() { return report(Map.of()); }
 
     private StampReport report(Map<String, Integer> functionUses) {
-        return new StampReport(config.toString(), passes.editor().functions().opset(), plan.rewritten(), plan.skipped(), functionUses);
+        return new StampReport(config.toString(), passes.editor().functions().opset(), plan.rewritten(), plan.skipped(), embeddings,
+                skippedEmbeddings, functionUses);
     }
 
     /** Writes the plan into the model: the rewritten model and the report. */
@@ -54,10 +62,8 @@ public final class CompilePlan {
                 importFunctionDomains(editor, functions);
             }
             List<StampReport.Layer> rewritten = plan.rewritten();
-            if (!rewritten.isEmpty()) {
-                editor.putMetadata(StampMetadata.LAYERS, layersJson(rewritten));
-                editor.putMetadata(StampMetadata.CONFIG, config.toString());
-            }
+            if (!rewritten.isEmpty()) editor.putMetadata(StampMetadata.LAYERS, layersJson(rewritten));
+            if (!rewritten.isEmpty() || !embeddings.isEmpty()) editor.putMetadata(StampMetadata.CONFIG, config.toString());
             OnnxMl.ModelProto model = editor.build();
             return new StampResult(model, report(new LinkedHashMap<>(functions.uses())), external.finish());
         } catch (RuntimeException | Error e) {

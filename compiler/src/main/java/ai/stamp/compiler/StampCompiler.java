@@ -7,6 +7,7 @@ import ai.stamp.compiler.io.LoadedModel;
 import ai.stamp.compiler.io.ModelFile;
 import ai.stamp.compiler.ir.OpsetCheck;
 import ai.stamp.compiler.passes.dequantize.DequantizeWeightsPass;
+import ai.stamp.compiler.passes.embedding.EmbeddingQuantizationPass;
 import ai.stamp.compiler.passes.linear.LayerMatches;
 import ai.stamp.compiler.passes.linear.LinearLayerPass;
 import ai.stamp.compiler.rewrite.ModelEditor;
@@ -50,13 +51,22 @@ public final class StampCompiler {
         return prepare(model, config, external).plan(stats).emit();
     }
 
-    /** Checks the model, runs the passes before the linear-layer rewrite, and matches every node. */
+    /**
+     * Checks the model, runs the passes before the linear-layer rewrite ({@code --dequantize-weights}, then
+     * {@code --quantize-embeddings}), and matches every node.
+     */
     public static Compilation prepare(OnnxMl.ModelProto model, StampConfig config, ExternalWeights external) {
         OpsetCheck.requireSupported(model, "the model");
         ModelEditor editor = new ModelEditor(model);
         PassManager passes = new PassManager(editor);
         OnnxMl.ModelProto prepared = config.dequantizeWeights() ? passes.run(new DequantizeWeightsPass(config.selection())) : model;
-        return new Compilation(passes, prepared, LayerMatches.of(prepared, config.selection()), config, external);
+        EmbeddingQuantizationPass.Plan embeddings = EmbeddingQuantizationPass.Plan.EMPTY;
+        if (config.quantizeEmbeddings()) {
+            EmbeddingQuantizationPass pass = new EmbeddingQuantizationPass(config.selection());
+            embeddings = pass.plan(prepared);
+            prepared = passes.apply(pass, embeddings);
+        }
+        return new Compilation(passes, prepared, LayerMatches.of(prepared, config.selection()), embeddings, config, external);
     }
 
     /** A model ready for the linear-layer rewrite, with the matcher's verdict on every node. */
@@ -64,18 +74,24 @@ public final class StampCompiler {
         private final PassManager passes;
         private final OnnxMl.ModelProto model;
         private final LayerMatches matches;
+        private final EmbeddingQuantizationPass.Plan embeddings;
         private final StampConfig config;
         private final ExternalWeights external;
 
-        private Compilation(PassManager passes, OnnxMl.ModelProto model, LayerMatches matches, StampConfig config, ExternalWeights external) {
+        private Compilation(PassManager passes, OnnxMl.ModelProto model, LayerMatches matches, EmbeddingQuantizationPass.Plan embeddings,
+                            StampConfig config, ExternalWeights external) {
             this.passes = passes;
             this.model = model;
             this.matches = matches;
+            this.embeddings = embeddings;
             this.config = config;
             this.external = external;
         }
 
-        /** The model the linear layers are matched in (after {@code --dequantize-weights}): what calibration runs. */
+        /**
+         * The model the linear layers are matched in (after {@code --dequantize-weights} and {@code --quantize-embeddings}):
+         * what calibration runs.
+         */
         public OnnxMl.ModelProto model() { return model; }
 
         /** The input tensors of the main graph's linear layers, in graph order: what calibration collects. */
@@ -87,7 +103,7 @@ public final class StampCompiler {
                 throw new StampException(StampException.Kind.BAD_OPTION, "GPTQ, --smooth and --allocate energy need calibration data: add --calib FILE|DIR");
             }
             LinearLayerPass pass = new LinearLayerPass(config, stats, external, OpsetCheck.defaultOpset(model));
-            return new CompilePlan(passes, pass, pass.plan(model, matches), config, external);
+            return new CompilePlan(passes, pass, pass.plan(model, matches), embeddings, config, external);
         }
     }
 }

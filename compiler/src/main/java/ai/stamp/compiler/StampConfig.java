@@ -1,6 +1,7 @@
 package ai.stamp.compiler;
 
 import ai.stamp.compiler.config.ActivationPrecision;
+import ai.stamp.compiler.config.EmbeddingQuantization;
 import ai.stamp.compiler.config.FeatureTransforms;
 import ai.stamp.compiler.config.LayerSelection;
 import ai.stamp.compiler.config.SequenceTransformConfig;
@@ -129,6 +130,7 @@ public final class StampConfig {
     private final ActivationPrecision precision;
     private final WeightQuantization weightQuantization;
     private final FeatureTransforms features;
+    private final EmbeddingQuantization embeddings;
     private final Emit emit;
     private final boolean portable;
 
@@ -139,6 +141,7 @@ public final class StampConfig {
         this.precision = new ActivationPrecision(b.hiBits, b.loBits, b.hiTokens, b.allocation, b.avgBits);
         this.weightQuantization = new WeightQuantization(b.resolvedWeights(), b.weightBlock);
         this.features = new FeatureTransforms(b.rotation, b.smoothAlpha);
+        this.embeddings = new EmbeddingQuantization(b.quantizeEmbeddings);
         this.emit = b.emit;
         this.portable = b.portable;
     }
@@ -161,6 +164,8 @@ public final class StampConfig {
     public WeightQuantization weightQuantization() { return weightQuantization; }
     /** SmoothQuant and rotation. */
     public FeatureTransforms features() { return features; }
+    /** The embedding tables (Gather of a constant table) quantized to int8 per row. */
+    public EmbeddingQuantization embeddings() { return embeddings; }
     /** The form of a quantized layer's product: integer GEMM or float simulation. */
     public Emit emit() { return emit; }
     /**
@@ -199,6 +204,11 @@ public final class StampConfig {
      * skipped.
      */
     public boolean dequantizeWeights() { return selection.dequantizeWeights(); }
+    /**
+     * Whether each {@code Gather(table, indices)} of a float32 [V, E] initializer along axis 0 reads an int8 table with
+     * one scale per row instead ({@code --quantize-embeddings}).
+     */
+    public boolean quantizeEmbeddings() { return embeddings.enabled(); }
 
     /** Whether this config needs calibration statistics (GPTQ, SmoothQuant, energy allocation). */
     public boolean needsCalibration() { return weights().isGptq() || smooth() || allocation() == Allocation.ENERGY; }
@@ -207,7 +217,8 @@ public final class StampConfig {
         return new Builder().mode(mode).transform(transform()).levels(levels()).sinkTokens(sinkTokens())
                 .hiTokens(hiTokens()).hiBits(hiBits()).loBits(loBits()).grid(grid().orElse(null)).exclude(exclude().orElse(null))
                 .weights(weights()).weightBlock(weightBlock()).rotation(rotation()).smoothAlpha(smoothAlpha())
-                .allocation(allocation()).avgBits(avgBits()).inverseAt(inverseAt()).dequantizeWeights(dequantizeWeights()).emit(emit).portable(portable);
+                .allocation(allocation()).avgBits(avgBits()).inverseAt(inverseAt()).dequantizeWeights(dequantizeWeights())
+                .quantizeEmbeddings(quantizeEmbeddings()).emit(emit).portable(portable);
     }
 
     /** Also the {@code ai.stamp.config} metadata of a rewritten model, so locale-independent (Locale.ROOT). */
@@ -224,6 +235,7 @@ public final class StampConfig {
                 + (allocation() == Allocation.FIXED ? "" : " allocate=energy avg-bits=" + avgBits())
                 + (inverseAt() == InversePlacement.OUTPUT ? "" : " inverse-at=" + inverseAt().name().toLowerCase(Locale.ROOT))
                 + (dequantizeWeights() ? " dequantize-weights" : "")
+                + (quantizeEmbeddings() ? " quantize-embeddings" : "")
                 + (emit == Emit.AUTO ? "" : " emit=" + emit.name().toLowerCase(Locale.ROOT))
                 + (portable ? " portable" : "");
     }
@@ -249,6 +261,7 @@ public final class StampConfig {
         private Emit emit = Emit.AUTO;
         private boolean portable;
         private boolean dequantizeWeights;
+        private boolean quantizeEmbeddings;
 
         public Builder mode(Mode v) { mode = v; return this; }
         /** A sequence transform id ({@link #transformIds()}). */
@@ -274,6 +287,8 @@ public final class StampConfig {
         public Builder emit(Emit v) { emit = v; return this; }
         public Builder portable(boolean v) { portable = v; return this; }
         public Builder dequantizeWeights(boolean v) { dequantizeWeights = v; return this; }
+        /** {@code --quantize-embeddings}: embedding tables become int8 with one scale per row (off by default). */
+        public Builder quantizeEmbeddings(boolean v) { quantizeEmbeddings = v; return this; }
 
         /** Validates and builds; an invalid value throws IllegalArgumentException with a one-line reason. */
         public StampConfig build() {

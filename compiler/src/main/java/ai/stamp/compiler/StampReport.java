@@ -7,10 +7,17 @@ import java.util.Map;
 
 /**
  * What one run of the pass did (or, from a plan, will do): each linear layer it rewrites, each MatMul/Gemm it
- * leaves alone and why, and the inserted functions with their call counts (empty for a plan that was not
+ * leaves alone and why, each embedding table quantized to int8 and each Gather of a constant table left alone (with
+ * {@code --quantize-embeddings}), and the inserted functions with their call counts (empty for a plan that was not
  * emitted). Serialised as the {@code --report} JSON (schema documented in README.md).
  */
-public record StampReport(String config, int opset, List<Layer> rewritten, List<Skipped> skipped, Map<String, Integer> insertedFunctions) {
+public record StampReport(String config, int opset, List<Layer> rewritten, List<Skipped> skipped, List<Embedding> embeddings,
+                          List<Skipped> skippedEmbeddings, Map<String, Integer> insertedFunctions) {
+
+    /** A report without embedding tables ({@code --quantize-embeddings} off). */
+    public StampReport(String config, int opset, List<Layer> rewritten, List<Skipped> skipped, Map<String, Integer> insertedFunctions) {
+        this(config, opset, rewritten, skipped, List.of(), List.of(), insertedFunctions);
+    }
 
     /** A rewritten linear layer. {@code output} is the tensor whose values the layer still produces. */
     public record Layer(String name, String opType, String graph, String input, String output,
@@ -21,6 +28,16 @@ public record StampReport(String config, int opset, List<Layer> rewritten, List<
      * "already-quantized"; see {@link ai.stamp.compiler.rewrite.Refusal.Code}) and its reason.
      */
     public record Skipped(String name, String opType, String graph, String code, String reason) {}
+
+    /**
+     * A Gather of a constant table that now reads it as int8 with one scale per row ({@code --quantize-embeddings}).
+     * {@code output} keeps its name and shape; {@code floatTableKept}: the float table stays because something else
+     * reads it too ({@code detail} says what).
+     */
+    public record Embedding(String name, String graph, String table, String output, List<Long> shape, boolean floatTableKept, String detail) {}
+
+    /** The distinct tables quantized (several Gathers may read one; tensor names are unique across a model's graphs). */
+    public long embeddingTables() { return embeddings.stream().map(Embedding::table).distinct().count(); }
 
     public String toJson() {
         return new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(this);

@@ -17,6 +17,9 @@ public final class Ort {
 
     public record Tensor(float[] data, long[] shape) {}
 
+    /** An int64 input (token ids, indices). */
+    public record Longs(long[] data, long[] shape) {}
+
     public static Tensor random(long seed, long... shape) {
         long n = 1;
         for (long d : shape) n *= d;
@@ -26,7 +29,7 @@ public final class Ort {
         return new Tensor(v, shape);
     }
 
-    /** Runs the model; inputs are float tensors, except Boolean values which become bool scalars. */
+    /** Runs the model; inputs are float tensors ({@link Tensor}), int64 tensors ({@link Longs}), or Boolean values (bool scalars). */
     public static Map<String, float[]> run(OnnxMl.ModelProto model, Map<String, Object> inputs) {
         return run(model, inputs, Map.of());
     }
@@ -43,6 +46,8 @@ public final class Ort {
                     for (Map.Entry<String, Object> e : inputs.entrySet()) {
                         if (e.getValue() instanceof Tensor t) {
                             feeds.put(e.getKey(), OnnxTensor.createTensor(env, FloatBuffer.wrap(t.data()), t.shape()));
+                        } else if (e.getValue() instanceof Longs l) {
+                            feeds.put(e.getKey(), OnnxTensor.createTensor(env, java.nio.LongBuffer.wrap(l.data()), l.shape()));
                         } else if (e.getValue() instanceof Boolean b) {
                             feeds.put(e.getKey(), OnnxTensor.createTensor(env, b));
                         }

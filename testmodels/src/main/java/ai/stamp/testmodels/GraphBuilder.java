@@ -22,6 +22,15 @@ public final class GraphBuilder {
         return this;
     }
 
+    /** An int64 graph input (token ids, indices); dims as for {@link #input}. */
+    public GraphBuilder intInput(String name, Object... dims) {
+        OnnxMl.ValueInfoProto v = valueInfo(name, dims);
+        OnnxMl.TypeProto.Builder t = v.getType().toBuilder();
+        t.getTensorTypeBuilder().setElemType(OnnxMl.TensorProto.DataType.INT64_VALUE);
+        graph.addInput(v.toBuilder().setType(t));
+        return this;
+    }
+
     public GraphBuilder output(String name, Object... dims) {
         graph.addOutput(valueInfo(name, dims));
         return this;

@@ -61,7 +61,7 @@ final class InspectCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** One line per MatMul/Gemm, in graph order where the node is in the main graph. */
+    /** One line per MatMul/Gemm (and per Gather of a constant table with --quantize-embeddings), in graph order where the node is in the main graph. */
     static List<String> lines(OnnxMl.ModelProto model, StampReport report) {
         Map<String, String> status = new LinkedHashMap<>();
         for (StampReport.Layer l : report.rewritten()) {
@@ -70,6 +70,13 @@ final class InspectCommand implements Callable<Integer> {
         }
         for (StampReport.Skipped s : report.skipped()) {
             status.put(s.name(), String.format("skip     %-6s %s  (%s)", s.opType(), s.name(), s.reason()));
+        }
+        for (StampReport.Embedding e : report.embeddings()) {
+            status.putIfAbsent(e.name(), String.format("INT8     %-6s %s  (table %s %s -> %s, %s)", "Gather", e.name(), e.table(), e.shape(),
+                    e.output(), e.detail()));
+        }
+        for (StampReport.Skipped s : report.skippedEmbeddings()) {
+            status.putIfAbsent(s.name(), String.format("skip     %-6s %s  (%s)", s.opType(), s.name(), s.reason()));
         }
         List<String> out = new ArrayList<>();
         Set<String> done = new HashSet<>();

@@ -69,7 +69,7 @@ public final class RewriteJob {
         LoadedModel model = ModelFile.read(in);
         CompilePlan plan = plan(model, config, calib, progress, out.toAbsolutePath().getParent());
         StampReport planned = plan.report();
-        boolean noop = planned.rewritten().isEmpty();
+        boolean noop = planned.rewritten().isEmpty() && planned.embeddings().isEmpty();
         if (noop && mode == Mode.WRITE_IF_CHANGED) {
             if (report != null) writeText(report, planned.toJson());
             throw new StampException(StampException.Kind.NOTHING_TO_REWRITE, "no linear layer of " + in + " qualifies ("
@@ -160,7 +160,10 @@ public final class RewriteJob {
         }
     }
 
-    /** "36 linear layer(s) rewritten (36 MatMul), 12 MatMul/Gemm skipped: 12 × runtime-operand (second operand '…' is ...)". */
+    /**
+     * "36 linear layer(s) rewritten (36 MatMul), 12 MatMul/Gemm skipped: 12 × runtime-operand (second operand '…' is ...)",
+     * then, when embedding tables were looked at: "; 3 embedding table(s) quantized to int8[ (…)][, 1 Gather skipped: …]".
+     */
     public static String summary(StampReport report) {
         Map<String, Long> rewritten = report.rewritten().stream()
                 .collect(Collectors.groupingBy(StampReport.Layer::opType, LinkedHashMap::new, Collectors.counting()));
@@ -174,6 +177,28 @@ public final class RewriteJob {
         sb.append(", ").append(report.skipped().size()).append(" MatMul/Gemm skipped");
         if (!byCode.isEmpty()) {
             sb.append(": ").append(byCode.entrySet().stream().limit(4)
+                    .map(e -> e.getValue().size() + " × " + e.getKey() + " (" + withoutNames(e.getValue().get(0).reason()) + ")")
+                    .collect(Collectors.joining("; ")));
+            if (byCode.size() > 4) sb.append("; …");
+        }
+        if (!report.embeddings().isEmpty() || !report.skippedEmbeddings().isEmpty()) sb.append("; ").append(embeddingSummary(report));
+        return sb.toString();
+    }
+
+    /** "3 embedding table(s) quantized to int8 (4 Gather; 1 float table kept for other readers), 1 Gather skipped: 1 × excluded (…)". */
+    static String embeddingSummary(StampReport report) {
+        StringBuilder sb = new StringBuilder();
+        long tables = report.embeddingTables();
+        sb.append(tables).append(" embedding table(s) quantized to int8");
+        List<String> notes = new java.util.ArrayList<>();
+        if (report.embeddings().size() != tables) notes.add(report.embeddings().size() + " Gather");
+        long kept = report.embeddings().stream().filter(StampReport.Embedding::floatTableKept).map(StampReport.Embedding::table).distinct().count();
+        if (kept > 0) notes.add(kept + " float table(s) kept for other readers");
+        if (!notes.isEmpty()) sb.append(" (").append(String.join("; ", notes)).append(')');
+        if (!report.skippedEmbeddings().isEmpty()) {
+            Map<String, List<StampReport.Skipped>> byCode = report.skippedEmbeddings().stream()
+                    .collect(Collectors.groupingBy(StampReport.Skipped::code, LinkedHashMap::new, Collectors.toList()));
+            sb.append(", ").append(report.skippedEmbeddings().size()).append(" Gather skipped: ").append(byCode.entrySet().stream().limit(4)
                     .map(e -> e.getValue().size() + " × " + e.getKey() + " (" + withoutNames(e.getValue().get(0).reason()) + ")")
                     .collect(Collectors.joining("; ")));
             if (byCode.size() > 4) sb.append("; …");

@@ -46,7 +46,8 @@ public final class StampOptions {
     String grid;
 
     @Option(names = "--exclude", paramLabel = "REGEX",
-            description = "Leave MatMul/Gemm nodes whose name matches this Java regular expression (find) untouched.")
+            description = "Leave MatMul/Gemm nodes (and, with --quantize-embeddings, Gather nodes) whose name matches this Java "
+                    + "regular expression (find) untouched.")
     String exclude;
 
     @Option(names = "--weights", paramLabel = "METHOD",
@@ -105,6 +106,12 @@ public final class StampOptions {
                     + "they are left alone and listed as skipped ('already quantized').")
     boolean dequantizeWeights;
 
+    @Option(names = "--quantize-embeddings",
+            description = "Embedding tables (Gather along axis 0 of a float32 [V, E] initializer) become int8 with one scale per row "
+                    + "(symmetric, max|row|/127): Mul(Cast(Gather(table_int8, ids)), Gather(row_scale, ids)), standard ops only. The float "
+                    + "table is dropped unless something else reads it (e.g. a tied lm_head). Off by default.")
+    boolean quantizeEmbeddings;
+
     /** Validates the options; an invalid value throws a BAD_OPTION StampException with a one-line message. */
     public StampConfig toConfig() {
         StampConfig.Builder b = StampConfig.builder()
@@ -116,7 +123,8 @@ public final class StampOptions {
                 .allocation(parseEnum(StampConfig.Allocation.class, "--allocate", allocate))
                 .inverseAt(parseEnum(StampConfig.InversePlacement.class, "--inverse-at", inverseAt))
                 .emit(parseEnum(StampConfig.Emit.class, "--emit", emit)).portable(portable)
-                .dequantizeWeights(dequantizeWeights);
+                .dequantizeWeights(dequantizeWeights)
+                .quantizeEmbeddings(quantizeEmbeddings);
         if (smooth != null) {
             if (!(smooth >= 0 && smooth <= 1)) {
                 throw new StampException(StampException.Kind.BAD_OPTION, "--smooth ALPHA must be in 0..1, got " + smooth);

@@ -32,7 +32,15 @@ public record Refusal(Code code, String detail) {
         /** A method needs calibration statistics that are missing or were measured differently. */
         NEEDS_CALIBRATION,
         /** The config inserts nothing for this layer. */
-        NOTHING_TO_INSERT;
+        NOTHING_TO_INSERT,
+        /** The constant's element type is not one the rule quantizes (e.g. a float16 or double table). */
+        WEIGHT_TYPE,
+        /** The constant is stored as external data, which the rule does not read. */
+        EXTERNAL_DATA,
+        /** A Gather of a constant table along an axis other than 0: not a row lookup, so per-row scales do not apply. */
+        GATHER_AXIS,
+        /** The constant holds NaN or an infinity, which has no int8 scale. */
+        NON_FINITE_WEIGHT;
 
         /** "already-quantized", for JSON reports. */
         public String id() { return name().toLowerCase().replace('_', '-'); }
