@@ -27,14 +27,41 @@ import java.util.concurrent.ConcurrentHashMap;
  *   Zdq  = (Cast(Zq, float) - zero_point) * scale                                 (ORT dequantizes ORT's Zq)
  *   Ysim = MatMul(Zhat, Cast(Wq, float) * w_scale)                                (float GEMM of the simulation)
  * </pre>
- * The three functions are model-local FunctionProtos in domain {@link StampDomain#NAME}. Wq [D, N] int8, w_colsum
- * [N] int32 and w_scale [N] float are graph inputs, or initializers (ORT then prepacks the constant int8 operand of
- * MatMulInteger and constant-folds the simulation's weight, the deployment situation). Sessions are cached.
+ * The three functions are model-local FunctionProtos in domain {@link StampDomain#NAME}, the two integer ops in the
+ * body {@link Forms} given; the model imports every domain a body imports (com.microsoft for the ONNXRUNTIME forms).
+ * Wq [D, N] int8, w_colsum [N] int32 and w_scale [N] float are graph inputs, or initializers (ORT then prepacks the
+ * constant int8 operand of MatMulInteger and constant-folds the simulation's weight, the deployment situation).
+ * Sessions are cached.
  */
 final class IntegerHarness {
     private static final Map<String, OrtSession> SESSIONS = new ConcurrentHashMap<>();
 
     private IntegerHarness() {}
+
+    /** The body forms of the two integer ops in one chain model. */
+    record Forms(MixedPrecisionQuantize.Form quantize, ScaledMatMulInteger.Form matmul) {
+        static final Forms DEFAULT = new Forms(MixedPrecisionQuantize.Form.ARITHMETIC, ScaledMatMulInteger.Form.STANDARD);
+
+        /** Whether the bodies can be written at {@code opset} (per-axis QuantizeLinear needs 13). */
+        static boolean valid(MixedPrecisionQuantize.Form quantize, int opset) {
+            return quantize != MixedPrecisionQuantize.Form.QUANTIZE_LINEAR || opset >= 13;
+        }
+
+        /** Every combination of the two ops' forms that is valid at {@code opset}. */
+        static List<Forms> at(int opset) {
+            List<Forms> all = new java.util.ArrayList<>();
+            for (MixedPrecisionQuantize.Form q : MixedPrecisionQuantize.Form.values()) {
+                if (!valid(q, opset)) continue;
+                for (ScaledMatMulInteger.Form m : ScaledMatMulInteger.Form.values()) all.add(new Forms(q, m));
+            }
+            return all;
+        }
+
+        MixedPrecisionQuantize quantizeOp() { return MixedPrecisionQuantize.of(quantize); }
+        ScaledMatMulInteger matmulOp() { return ScaledMatMulInteger.of(matmul); }
+
+        @Override public String toString() { return quantize + "+" + matmul; }
+    }
 
     /** A symmetric int8 weight [D, N] row-major with its column sums and per-channel scales. */
     record Weights(byte[] wq, int[] colsum, float[] wScale, int d, int n) {
@@ -78,7 +105,7 @@ final class IntegerHarness {
         }
     }
 
-    static OnnxMl.ModelProto chainModel(int opset, Weights initializers) {
+    static OnnxMl.ModelProto chainModel(int opset, Forms forms, Weights initializers) {
         OnnxMl.GraphProto.Builder g = OnnxMl.GraphProto.newBuilder().setName("integer_chain");
         g.addInput(value("Z", DataType.FLOAT_VALUE));
         g.addInput(value("levels", DataType.FLOAT_VALUE));
@@ -96,8 +123,8 @@ final class IntegerHarness {
             g.addInitializer(tensor("w_colsum", DataType.INT32_VALUE, cs.array(), w.n()));
             g.addInitializer(tensor("w_scale", DataType.FLOAT_VALUE, sc.array(), w.n()));
         }
-        g.addNode(stampNode(MixedPrecisionQuantize.INSTANCE, List.of("Z", "levels"), List.of("Zq", "scale", "zero_point")));
-        g.addNode(stampNode(ScaledMatMulInteger.INSTANCE, List.of("Zq", "scale", "zero_point", "Wq", "w_colsum", "w_scale"), List.of("Y")));
+        g.addNode(stampNode(forms.quantizeOp(), List.of("Z", "levels"), List.of("Zq", "scale", "zero_point")));
+        g.addNode(stampNode(forms.matmulOp(), List.of("Zq", "scale", "zero_point", "Wq", "w_colsum", "w_scale"), List.of("Y")));
         g.addNode(stampNode(MixedPrecisionQdq.INSTANCE, List.of("Z", "levels"), List.of("Zhat")));
         g.addNode(node("Cast", List.of(OnnxDialect.intAttr("to", DataType.FLOAT_VALUE)), List.of("Zq"), "zq_f"));
         g.addNode(node("Sub", List.of(), List.of("zq_f", "zero_point"), "zq_c"));
@@ -107,16 +134,20 @@ final class IntegerHarness {
         g.addNode(node("MatMul", List.of(), List.of("Zhat", "w_deq"), "Ysim"));
         g.addOutput(value("Zq", DataType.UINT8_VALUE));
         for (String out : List.of("scale", "zero_point", "Zhat", "Zdq", "Y", "Ysim")) g.addOutput(value(out, DataType.FLOAT_VALUE));
-        return OnnxMl.ModelProto.newBuilder()
+        List<OnnxMl.FunctionProto> functions = List.of(forms.quantizeOp().function(opset), forms.matmulOp().function(opset),
+                MixedPrecisionQdq.INSTANCE.function(opset));
+        OnnxMl.ModelProto.Builder m = OnnxMl.ModelProto.newBuilder()
                 .setIrVersion(StampDomain.MIN_IR_FOR_FUNCTIONS)
                 .setProducerName("stamp-onnx-tests")
                 .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain("").setVersion(opset))
-                .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain(StampDomain.NAME).setVersion(StampDomain.VERSION))
-                .addFunctions(MixedPrecisionQuantize.INSTANCE.function(opset))
-                .addFunctions(ScaledMatMulInteger.INSTANCE.function(opset))
-                .addFunctions(MixedPrecisionQdq.INSTANCE.function(opset))
-                .setGraph(g)
-                .build();
+                .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain(StampDomain.NAME).setVersion(StampDomain.VERSION));
+        // the domains the bodies import beyond the default one (com.microsoft), as the compiler imports them
+        Map<String, Long> other = new java.util.TreeMap<>();
+        for (OnnxMl.FunctionProto f : functions) {
+            for (OnnxMl.OperatorSetIdProto o : f.getOpsetImportList()) if (!o.getDomain().isEmpty()) other.merge(o.getDomain(), o.getVersion(), Math::max);
+        }
+        other.forEach((domain, version) -> m.addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain(domain).setVersion(version)));
+        return m.addAllFunctions(functions).setGraph(g).build();
     }
 
     private static OnnxMl.NodeProto stampNode(StampOp op, List<String> in, List<String> out) {
@@ -141,26 +172,27 @@ final class IntegerHarness {
         return t.build();
     }
 
-    private static OrtSession session(int opset, OrtSession.SessionOptions.OptLevel level, Weights initializers) {
-        String key = opset + "/" + level + "/" + (initializers == null ? "inputs" : "init@" + System.identityHashCode(initializers));
+    private static OrtSession session(int opset, Forms forms, OrtSession.SessionOptions.OptLevel level, Weights initializers) {
+        String key = opset + "/" + forms + "/" + level + "/" + (initializers == null ? "inputs" : "init@" + System.identityHashCode(initializers));
         return SESSIONS.computeIfAbsent(key, k -> {
             try {
                 OrtSession.SessionOptions so = new OrtSession.SessionOptions();
                 so.setIntraOpNumThreads(1);
                 so.setOptimizationLevel(level);
-                return OrtHarness.ENV.createSession(chainModel(opset, initializers).toByteArray(), so);
+                return OrtHarness.ENV.createSession(chainModel(opset, forms, initializers).toByteArray(), so);
             } catch (OrtException e) {
                 throw new IllegalStateException("ORT rejected the integer chain " + k + ": " + e.getMessage(), e);
             }
         });
     }
 
-    static Out run(int opset, Weights w, boolean asInitializers, FloatTensor z, FloatTensor levels) {
-        return run(opset, OrtSession.SessionOptions.OptLevel.ALL_OPT, w, asInitializers, z, levels);
+    static Out run(int opset, Forms forms, Weights w, boolean asInitializers, FloatTensor z, FloatTensor levels) {
+        return run(opset, forms, OrtSession.SessionOptions.OptLevel.ALL_OPT, w, asInitializers, z, levels);
     }
 
-    static Out run(int opset, OrtSession.SessionOptions.OptLevel level, Weights w, boolean asInitializers, FloatTensor z, FloatTensor levels) {
-        OrtSession s = session(opset, level, asInitializers ? w : null);
+    static Out run(int opset, Forms forms, OrtSession.SessionOptions.OptLevel level, Weights w, boolean asInitializers,
+                   FloatTensor z, FloatTensor levels) {
+        OrtSession s = session(opset, forms, level, asInitializers ? w : null);
         Map<String, OnnxTensor> feeds = new LinkedHashMap<>();
         try {
             feeds.put("Z", OnnxTensor.createTensor(OrtHarness.ENV, FloatBuffer.wrap(z.data()), z.shape()));
@@ -184,7 +216,7 @@ final class IntegerHarness {
                         zq.getInfo().getShape(), scale.getInfo().getShape(), y.getInfo().getShape());
             }
         } catch (OrtException e) {
-            throw new IllegalStateException("ORT failed on the integer chain @" + opset + ": " + e.getMessage(), e);
+            throw new IllegalStateException("ORT failed on the integer chain " + forms + " @" + opset + ": " + e.getMessage(), e);
         } finally {
             feeds.values().forEach(OnnxTensor::close);
         }
