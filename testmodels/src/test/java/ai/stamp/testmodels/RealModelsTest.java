@@ -20,6 +20,16 @@ class RealModelsTest {
     }
 
     @Test
+    void resolvesLangChain4jInt8MiniLm() throws Exception {
+        Path q = RealModels.miniLmQuantized();
+        assertEquals(RealModels.MINILM_Q_ENTRY, q.getFileName().toString());
+        long size = Files.size(q);
+        assertTrue(size > 15_000_000L && size < 40_000_000L, "int8 MiniLM size " + size);
+        assertTrue(size < Files.size(RealModels.miniLm()) / 2, "int8 is well under half the float model");
+        assertEquals(q, RealModels.miniLmQuantized());
+    }
+
+    @Test
     void missingJarNamesTheFetchCommand() {
         RealModels.Artifact missing = new RealModels.Artifact("no.such.group", "no-such-model", "0.0.1");
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> RealModels.resolve(missing, "x.onnx"));

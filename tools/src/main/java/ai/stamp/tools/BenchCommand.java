@@ -3,6 +3,7 @@ package ai.stamp.tools;
 import ai.onnxruntime.OrtEnvironment;
 import ai.stamp.tools.bench.BenchSection;
 import ai.stamp.tools.bench.CompileBench;
+import ai.stamp.tools.bench.DeployBench;
 import ai.stamp.tools.bench.KernelBench;
 import ai.stamp.tools.bench.OrtOverheadBench;
 import java.io.PrintWriter;
@@ -26,16 +27,17 @@ import picocli.CommandLine.Spec;
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
             "Measures compile time and memory, Java kernel throughput, ONNX Runtime inference overhead of the emitted",
-            "graph, and (when built in) large-model streaming, and prints one Markdown report with every figure,",
+            "graph, the deployment table of the integer form (MiniLM against float and int8 references: accuracy,",
+            "latency, size), and (when built in) large-model streaming, and prints one Markdown report with every figure,",
             "its target and PASS/MISS. Timings are interleaved and reported as medians and ratios (machines are noisy).",
             "A full run takes several minutes; --quick is a short smoke run whose figures are indicative only."})
 public final class BenchCommand implements Callable<Integer> {
-    static final List<String> SECTIONS = List.of("compile", "kernels", "ort", "large", "gpu");
+    static final List<String> SECTIONS = List.of("compile", "kernels", "ort", "deploy", "large", "gpu");
 
     @Spec CommandSpec spec;
 
     @Option(names = "--only", split = ",", paramLabel = "SECTION",
-            description = "sections to run, comma-separated: compile, kernels, ort, large, gpu (default: all)")
+            description = "sections to run, comma-separated: compile, kernels, ort, deploy, large, gpu (default: all)")
     List<String> only = new ArrayList<>();
 
     @Option(names = "--quick", description = "short smoke run: smaller shapes, fewer rounds")
@@ -47,10 +49,10 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--spin", description = "let ORT's intra-op pool spin (default off: allow_spinning=0, which gives stable timings on shared cores)")
     boolean spin;
 
-    @Option(names = "--jar", paramLabel = "FILE", description = "stamp-onnx.jar for the whole-process compile timing (default: the running jar)")
+    @Option(names = "--jar", paramLabel = "FILE", description = "stamp-onnx.jar for the whole-process compile timing of compile and deploy (default: the running jar)")
     Path jar;
 
-    @Option(names = "--python", paramLabel = "EXE", description = "Python with onnxruntime for the quantize_dynamic comparison (default: python3)")
+    @Option(names = "--python", paramLabel = "EXE", description = "Python with onnxruntime for the quantize_dynamic comparisons of compile and deploy (default: python3)")
     String python = "python3";
 
     @Option(names = "--out", paramLabel = "FILE.md", description = "also write the report to FILE.md")
@@ -76,6 +78,7 @@ public final class BenchCommand implements Callable<Integer> {
                 case "compile" -> CompileBench.run(quick, jar, python).markdown();
                 case "kernels" -> KernelBench.run(quick).markdown();
                 case "ort" -> OrtOverheadBench.run(quick, threads, spin).markdown();
+                case "deploy" -> DeployBench.run(quick, threads, spin, jar, python).markdown();
                 case "large" -> large(quick);
                 case "gpu" -> gpu().markdown();
                 default -> throw new IllegalStateException(s);

@@ -87,7 +87,7 @@ public final class CompileBench {
         sec.info("peak heap during one run, " + label, BenchSection.fmt("%.0f MiB (sum of per-pool peaks after a GC)", peak / 1048576.0));
     }
 
-    private static void process(BenchSection sec, Path model, Path tmp, Path jarOpt, String python, int rounds) throws Exception {
+    static void process(BenchSection sec, Path model, Path tmp, Path jarOpt, String python, int rounds) throws Exception {
         Path jar = jarOpt != null ? jarOpt : runningJar();
         List<String> javaCmd = null;
         if (jar == null) {
@@ -189,9 +189,9 @@ public final class CompileBench {
         }
     }
 
-    private record Run(double seconds, long maxRssKb, String stdout) {}
+    record Run(double seconds, long maxRssKb, String stdout) {}
 
-    private static Run exec(List<String> cmd, boolean time) throws IOException, InterruptedException {
+    static Run exec(List<String> cmd, boolean time) throws IOException, InterruptedException {
         List<String> full = new ArrayList<>();
         if (time) full.addAll(List.of("/usr/bin/time", "-f", "STAMP_MAXRSS_KB=%M"));
         full.addAll(cmd);

@@ -47,20 +47,11 @@ public final class OrtOverheadBench {
     }
 
     private static void paperLayer(BenchSection sec, OrtEnvironment env, boolean quick, int threads, boolean spin) throws Exception {
-        int s = quick ? 256 : 2048, d = quick ? 512 : 4096, n = d;
-        GraphBuilder g = new GraphBuilder(7);
-        g.input("X", 1L, "S", (long) d);
-        g.output("Y", 1L, "S", (long) n);
-        String w = g.weight("W", 0.02f, d, n);
-        g.node("MatMul", "linear", List.of("X", w), List.of("Y"));
-        OnnxMl.ModelProto original = g.model(17, 8);
+        int s = paperTokens(quick), d = paperFeatures(quick), n = d;
+        OnnxMl.ModelProto original = paperLayerModel(d, n);
         StampResult base = StampCompiler.compile(original, StampConfig.builder().mode(StampConfig.Mode.BASELINE).build());
         StampResult stamp = StampCompiler.compile(original, StampConfig.defaults());
-        Random rnd = new Random(3);
-        float[] x = new float[s * d];
-        for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
-        Map<String, OnnxTensor> feed = new HashMap<>();
-        feed.put("X", OnnxTensor.createTensor(env, FloatBuffer.wrap(x), new long[] {1, s, d}));
+        Map<String, OnnxTensor> feed = paperLayerFeed(env, s, d);
         List<byte[]> models = List.of(original.toByteArray(), base.model().toByteArray(), stamp.model().toByteArray());
         double[][] t = time(env, models, feed, quick ? 3 : 9, threads, spin);
         String shape = BenchSection.fmt("X[1,%d,%d]·W[%d,%d]", s, d, d, n);
@@ -70,6 +61,32 @@ public final class OrtOverheadBench {
         sec.check("(a) layer " + shape + ": STaMP / baseline", BenchSection.fmt("%.3f (baseline / original %.3f, STaMP / original %.3f)",
                 r, medianRatio(t[1], t[0]), medianRatio(t[2], t[0])), "≤ 1.03", r <= 1.03);
         for (OnnxTensor v : feed.values()) v.close();
+    }
+
+    /** Tokens S of the paper-scale layer X[1, S, D]: 2048 (256 with --quick). */
+    static int paperTokens(boolean quick) { return quick ? 256 : 2048; }
+
+    /** Features D = N of the paper-scale layer X[1, S, D]·W[D, N]: 4096 (512 with --quick). */
+    static int paperFeatures(boolean quick) { return quick ? 512 : 4096; }
+
+    /** The paper-scale linear layer: one MatMul Y[1, S, N] = X[1, S, D]·W[D, N], W ~ N(0, 0.02²) from a fixed seed, opset 17. */
+    static OnnxMl.ModelProto paperLayerModel(int d, int n) {
+        GraphBuilder g = new GraphBuilder(7);
+        g.input("X", 1L, "S", (long) d);
+        g.output("Y", 1L, "S", (long) n);
+        String w = g.weight("W", 0.02f, d, n);
+        g.node("MatMul", "linear", List.of("X", w), List.of("Y"));
+        return g.model(17, 8);
+    }
+
+    /** X[1, s, d] ~ N(0, 1) from a fixed seed, as input "X" of {@link #paperLayerModel}. */
+    static Map<String, OnnxTensor> paperLayerFeed(OrtEnvironment env, int s, int d) throws OrtException {
+        Random rnd = new Random(3);
+        float[] x = new float[s * d];
+        for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+        Map<String, OnnxTensor> feed = new HashMap<>();
+        feed.put("X", OnnxTensor.createTensor(env, FloatBuffer.wrap(x), new long[] {1, s, d}));
+        return feed;
     }
 
     private static void miniLm(BenchSection sec, OrtEnvironment env, boolean quick, int threads, boolean spin) throws Exception {
@@ -189,33 +206,74 @@ public final class OrtOverheadBench {
 
     private static double timeOnce(OrtEnvironment env, byte[] model, Map<String, OnnxTensor> feed, int threads, boolean spin) throws OrtException {
         try (OrtSession.SessionOptions so = options(threads, spin); OrtSession s = env.createSession(model, so)) {
-            s.run(feed).close();
-            long t0 = System.nanoTime();
-            s.run(feed).close();
-            return (System.nanoTime() - t0) / 1e9;
+            return timeOnce(s, feed);
         }
+    }
+
+    /** Seconds of one run of {@code s} after one warm-up run. */
+    static double timeOnce(OrtSession s, Map<String, OnnxTensor> feed) throws OrtException {
+        Map<String, OnnxTensor> own = feedFor(s, feed);
+        s.run(own).close();
+        long t0 = System.nanoTime();
+        s.run(own).close();
+        return (System.nanoTime() - t0) / 1e9;
     }
 
     /** ms per model and round [model][round]; models interleaved in rotating order after 2 warm-up rounds. */
     static double[][] time(OrtEnvironment env, List<byte[]> models, Map<String, OnnxTensor> feed, int rounds, int threads, boolean spin)
             throws OrtException {
         List<OrtSession> sessions = new ArrayList<>();
-        double[][] t = new double[models.size()][rounds];
         try (OrtSession.SessionOptions so = options(threads, spin)) {
             for (byte[] m : models) sessions.add(env.createSession(m, so));
-            for (int r = -2; r < rounds; r++) {
-                for (int j = 0; j < sessions.size(); j++) {
-                    int k = (j + Math.floorMod(r, sessions.size())) % sessions.size();
-                    long t0 = System.nanoTime();
-                    try (OrtSession.Result res = sessions.get(k).run(feed)) {
-                        if (r >= 0) t[k][r] = (System.nanoTime() - t0) / 1e6;
-                    }
-                }
-            }
+            return time(sessions, feed, rounds);
         } finally {
             for (OrtSession s : sessions) s.close();
         }
+    }
+
+    /**
+     * As {@link #time(OrtEnvironment, List, Map, int, int, boolean)} on sessions the caller made (and closes); each
+     * session is fed the entries of {@code feed} it declares as inputs.
+     */
+    static double[][] time(List<OrtSession> sessions, Map<String, OnnxTensor> feed, int rounds) throws OrtException {
+        double[][] t = new double[sessions.size()][rounds];
+        List<Map<String, OnnxTensor>> feeds = new ArrayList<>();
+        for (OrtSession s : sessions) feeds.add(feedFor(s, feed));
+        for (int r = -2; r < rounds; r++) {
+            for (int j = 0; j < sessions.size(); j++) {
+                int k = (j + Math.floorMod(r, sessions.size())) % sessions.size();
+                long t0 = System.nanoTime();
+                try (OrtSession.Result res = sessions.get(k).run(feeds.get(k))) {
+                    if (r >= 0) t[k][r] = (System.nanoTime() - t0) / 1e6;
+                }
+            }
+        }
         return t;
+    }
+
+    /** The entries of {@code feed} that {@code s} takes as inputs. */
+    static Map<String, OnnxTensor> feedFor(OrtSession s, Map<String, OnnxTensor> feed) throws OrtException {
+        Map<String, OnnxTensor> own = new LinkedHashMap<>();
+        for (Map.Entry<String, OnnxTensor> e : feed.entrySet()) {
+            if (s.getInputNames().contains(e.getKey())) own.put(e.getKey(), e.getValue());
+        }
+        return own;
+    }
+
+    /** Nodes of type {@code opType} (default or any domain) in the main graph with local functions expanded. */
+    static long opCount(OnnxMl.ModelProto m, String opType) {
+        Map<String, OnnxMl.FunctionProto> fns = functions(m);
+        return countOp(m.getGraph().getNodeList(), fns, opType);
+    }
+
+    private static long countOp(List<OnnxMl.NodeProto> nodes, Map<String, OnnxMl.FunctionProto> fns, String opType) {
+        long n = 0;
+        for (OnnxMl.NodeProto nd : nodes) {
+            OnnxMl.FunctionProto f = fns.get(nd.getDomain() + "::" + nd.getOpType());
+            if (f != null) n += countOp(f.getNodeList(), fns, opType);
+            else if (nd.getOpType().equals(opType)) n++;
+        }
+        return n;
     }
 
     static double medianRatio(double[] a, double[] b) { return TransformOverheadBench.medianRatio(a, b); }
