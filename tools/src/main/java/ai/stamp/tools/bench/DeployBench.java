@@ -61,7 +61,9 @@ public final class DeployBench {
     static final Variant BASELINE = new Variant("baseline", "stamp-onnx integer baseline", "--mode baseline --weights rtn8");
     static final Variant SIM_W8 = new Variant("sim-w8", "stamp-onnx simulated STaMP, int8 weights", "--weights rtn8 --emit simulate");
     static final Variant SIM_FLOAT = new Variant("sim-float", "stamp-onnx simulated STaMP, float weights", "--weights none");
-    static final List<Variant> VARIANTS = List.of(W8A8, STAMP, BASELINE, SIM_W8, SIM_FLOAT);
+    static final Variant STAMP_EMBEDDINGS = new Variant("stamp-embeddings", "stamp-onnx integer STaMP, int8 embeddings",
+            "--weights rtn8 --quantize-embeddings");
+    static final List<Variant> VARIANTS = List.of(W8A8, STAMP, BASELINE, SIM_W8, SIM_FLOAT, STAMP_EMBEDDINGS);
 
     static final String FLOAT_LABEL = "float (original)";
     static final String LC4J_LABEL = "LangChain4j int8 (all-minilm-l6-v2-q)";
@@ -69,7 +71,7 @@ public final class DeployBench {
 
     /** Targets of the issue. */
     static final double W8A8_LATENCY = 0.60, W8A8_STRETCH = 0.45, W8A8_SQNR_DB = 22, STAMP_LATENCY = 0.75, STAMP_OVER_BASELINE = 1.15,
-            STAMP_SQNR_GAIN_DB = 1, PAPER_STAMP_LATENCY = 0.60;
+            STAMP_SQNR_GAIN_DB = 1, PAPER_STAMP_LATENCY = 0.60, SIZE_WITH_EMBEDDINGS = 0.30;
 
     private DeployBench() {}
 
@@ -114,7 +116,7 @@ public final class DeployBench {
                 + "built-in English text for every row; SQNR summed over all windows, cosine of the attention-mask mean-pooled embedding "
                 + "averaged over windows (as `validate` computes them). Latency: random token ids, attention mask all ones; all rows of "
                 + "one shape run interleaved (one run each per round, rotating order) after 2 warm-up rounds; ms are medians over rounds, "
-                + "ratios medians of per-round ratios. Integer GEMMs = MatMulInteger nodes with model-local functions expanded. "
+                + "ratios medians of per-round ratios. Integer GEMMs = MatMulInteger / MatMulIntegerToFloat nodes with model-local functions expanded. "
                 + "Size = the .onnx file plus its external data (none here).");
         return sec;
     }
@@ -142,7 +144,7 @@ public final class DeployBench {
             Path out = Files.createDirectories(tmp.resolve(v.key())).resolve("model.onnx");
             ModelFile.write(r, original.directory(), out);
             Row row = new Row(v.label(), "`" + v.flags() + "`", out, null);
-            row.integerGemms = OrtOverheadBench.opCount(r.model(), "MatMulInteger");
+            row.integerGemms = integerGemms(r.model());
             row.bytes = fileBytes(out, r.model());
             rows.add(row);
             byVariant.put(v, row);
@@ -150,7 +152,7 @@ public final class DeployBench {
         for (Row r : rows) { // the rows not compiled here: float, LangChain4j's, quantize_dynamic's
             if (r.file == null || byVariant.containsValue(r)) continue;
             OnnxMl.ModelProto p = r.file.equals(floatPath) ? original.proto() : ModelFile.read(r.file).proto();
-            r.integerGemms = OrtOverheadBench.opCount(p, "MatMulInteger");
+            r.integerGemms = integerGemms(p);
             r.bytes = fileBytes(r.file, p);
         }
 
@@ -196,6 +198,10 @@ public final class DeployBench {
         double gain = stamp.sqnr.db() - base.sqnr.db();
         sec.check("integer STaMP: output SQNR − integer baseline's", BenchSection.fmt("%.2f dB (STaMP %.2f dB, baseline %.2f dB)",
                 gain, stamp.sqnr.db(), base.sqnr.db()), BenchSection.fmt("≥ %.0f dB", STAMP_SQNR_GAIN_DB), gain >= STAMP_SQNR_GAIN_DB);
+        Row small = byVariant.get(STAMP_EMBEDDINGS), floatRow = rows.get(0);
+        double sizeRatio = (double) small.bytes / floatRow.bytes;
+        sec.check("integer STaMP with --quantize-embeddings: file size / float", BenchSection.fmt("%.3f (%.1f MB of %.1f MB)", sizeRatio,
+                small.bytes / 1e6, floatRow.bytes / 1e6), target(SIZE_WITH_EMBEDDINGS), sizeRatio <= SIZE_WITH_EMBEDDINGS);
         double cosGain = stamp.cosine() - base.cosine();
         sec.check("integer STaMP: pooled cosine − integer baseline's", BenchSection.fmt("%.5f (STaMP %.5f, baseline %.5f)",
                 cosGain, stamp.cosine(), base.cosine()), "> 0", cosGain > 0);
@@ -215,6 +221,11 @@ public final class DeployBench {
     }
 
     private static String target(double t) { return BenchSection.fmt("≤ %.2f", t); }
+
+    /** Integer GEMMs with the functions expanded: MatMulInteger, or ONNX Runtime's MatMulIntegerToFloat. */
+    private static long integerGemms(OnnxMl.ModelProto m) {
+        return OrtOverheadBench.opCount(m, "MatMulInteger") + OrtOverheadBench.opCount(m, "MatMulIntegerToFloat");
+    }
 
     private static String shapeList(int[][] shapes) {
         List<String> s = new ArrayList<>();
@@ -330,8 +341,8 @@ public final class DeployBench {
         String shape = BenchSection.fmt("X[1,%d,%d]·W[%d,%d]", s, d, d, d);
         sec.info("(paper) layer " + shape + ": float / integer baseline / integer STaMP ms",
                 BenchSection.fmt("%.1f / %.1f / %.1f (%d rounds; integer GEMMs %d / %d / %d)", BenchSection.median(t[0]),
-                        BenchSection.median(t[1]), BenchSection.median(t[2]), t[0].length, OrtOverheadBench.opCount(original, "MatMulInteger"),
-                        OrtOverheadBench.opCount(base, "MatMulInteger"), OrtOverheadBench.opCount(stamp, "MatMulInteger")));
+                        BenchSection.median(t[1]), BenchSection.median(t[2]), t[0].length, integerGemms(original),
+                        integerGemms(base), integerGemms(stamp)));
         double r = OrtOverheadBench.medianRatio(t[2], t[0]);
         sec.check("(paper) layer " + shape + ": integer STaMP / float", BenchSection.fmt("%.3f (integer baseline / float %.3f, "
                 + "integer STaMP / integer baseline %.3f)", r, OrtOverheadBench.medianRatio(t[1], t[0]), OrtOverheadBench.medianRatio(t[2], t[1])),
