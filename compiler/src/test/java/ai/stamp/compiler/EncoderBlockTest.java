@@ -1,6 +1,7 @@
 package ai.stamp.compiler;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.onnx.proto.OnnxMl;
@@ -37,11 +38,21 @@ class EncoderBlockTest {
 
     @Test
     void projectionsReadingTheSameInputShareOneTransformAndQuantizer() {
-        StampResult r = StampCompiler.compile(BLOCK, StampConfig.defaults());
-        // inputs: x (shared by q, k, v), context (o), residual (fc1), relu (fc2) -> 4 transforms, 6 inverses
-        assertEquals(4, r.report().insertedFunctions().get("HaarSequence_l3_s1"));
-        assertEquals(6, r.report().insertedFunctions().get("HaarSequenceInverse_l3_s1"));
-        assertEquals(4, r.report().insertedFunctions().get("MixedPrecisionQdq"));
+        // inputs: x (shared by q, k, v), context (o), residual (fc1), relu (fc2) -> 4 transforms, 6 inverses, 4 quantizers:
+        // with the defaults (int8 weights, the integer form) a quantizer to uint8 and an integer GEMM per layer
+        Map<String, Integer> fns = StampCompiler.compile(BLOCK, StampConfig.defaults()).report().insertedFunctions();
+        assertEquals(4, fns.get("HaarSequence_l3_s1"), fns.toString());
+        assertEquals(6, fns.get("HaarSequenceInverse_l3_s1"), fns.toString());
+        assertEquals(4, fns.get("MixedPrecisionQuantize_ort"), fns.toString());
+        assertEquals(6, fns.get("ScaledMatMulInteger"), fns.toString());
+        assertFalse(fns.containsKey("MixedPrecisionQdq"), fns.toString());
+        // with float weights (the simulation form) a fake quantizer
+        Map<String, Integer> simulated = StampCompiler.compile(BLOCK, StampConfig.builder().weights(StampConfig.WeightQuant.NONE).build())
+                .report().insertedFunctions();
+        assertEquals(4, simulated.get("HaarSequence_l3_s1"), simulated.toString());
+        assertEquals(6, simulated.get("HaarSequenceInverse_l3_s1"), simulated.toString());
+        assertEquals(4, simulated.get("MixedPrecisionQdq"), simulated.toString());
+        assertFalse(simulated.containsKey("ScaledMatMulInteger"), simulated.toString());
     }
 
     @Test

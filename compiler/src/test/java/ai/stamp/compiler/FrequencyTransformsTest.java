@@ -86,7 +86,8 @@ class FrequencyTransformsTest {
     @ParameterizedTest
     @ValueSource(strings = {"dct", "wht"})
     void stampInsertsTheTransformsOwnFunctions(String id) {
-        StampResult r = StampCompiler.compile(linearWithBias(), with(id).build());
+        // float weights: the activation path in the simulation form (the integer form's graph is StampRuleGraphTest's)
+        StampResult r = StampCompiler.compile(linearWithBias(), with(id).weights(StampConfig.WeightQuant.NONE).build());
         assertEquals("x_stamp_coeffs = ai.stamp." + op(id) + "_l3_s1(x)\n"
                 + "x_stamp_levels = ai.stamp.TokenPrecision_" + id + "_l3_s1_b8-4_band(x_stamp_coeffs)\n"
                 + "x_stamp_q = ai.stamp.MixedPrecisionQdq(x_stamp_coeffs, x_stamp_levels)\n"
@@ -180,7 +181,9 @@ class FrequencyTransformsTest {
 
         StampResult base = StampCompiler.compile(BLOCK, energy.toBuilder().mode(StampConfig.Mode.BASELINE).build(), stats);
         assertEquals(ALL_LINEAR, rewritten(base));
-        StampResult exact = StampCompiler.compile(BLOCK, energy.toBuilder().mode(StampConfig.Mode.TRANSFORM_ONLY).build(), stats);
+        // float weights for the exactness check: energy's default weights (rtn8) stay set on its builder
+        StampResult exact = StampCompiler.compile(BLOCK, energy.toBuilder().mode(StampConfig.Mode.TRANSFORM_ONLY)
+                .weights(StampConfig.WeightQuant.NONE).build(), stats);
         double e = 0, b = 0;
         for (long seed = 100; seed < 103; seed++) {
             Map<String, Object> in = Map.of("x", smooth(seed, 1, 65));

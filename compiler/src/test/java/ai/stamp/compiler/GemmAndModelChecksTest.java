@@ -75,14 +75,28 @@ class GemmAndModelChecksTest {
                 .setGraph(TinyGraphs.encoderBlock(13, 8, 1).getGraph().toBuilder()
                         .addValueInfo(OnnxMl.ValueInfoProto.newBuilder().setName("relu_out").setDocString("kept")))
                 .build();
-        OnnxMl.ModelProto out = StampCompiler.compile(model, StampConfig.defaults()).model();
-        assertEquals("my model", out.getDocString());
-        assertEquals("me", out.getProducerName());
-        assertTrue(out.getMetadataPropsList().stream().anyMatch(p -> p.getKey().equals("author") && p.getValue().equals("someone")));
-        assertEquals("MyFn", out.getFunctions(0).getName());
-        assertEquals(model.getGraph().getValueInfoList(), out.getGraph().getValueInfoList());
-        assertEquals(model.getGraph().getInitializerList(), out.getGraph().getInitializerList());
-        assertEquals(13, OpsetCheck.defaultOpset(out));
+        StampConfig floatWeights = StampConfig.builder().weights(StampConfig.WeightQuant.NONE).build();
+        for (StampConfig config : List.of(StampConfig.defaults(), floatWeights)) {
+            OnnxMl.ModelProto out = StampCompiler.compile(model, config).model();
+            assertEquals("my model", out.getDocString());
+            assertEquals("me", out.getProducerName());
+            assertTrue(out.getMetadataPropsList().stream().anyMatch(p -> p.getKey().equals("author") && p.getValue().equals("someone")));
+            assertEquals("MyFn", out.getFunctions(0).getName());
+            assertEquals(model.getGraph().getValueInfoList(), out.getGraph().getValueInfoList());
+            assertEquals(13, OpsetCheck.defaultOpset(out));
+            if (config == floatWeights) {
+                assertEquals(model.getGraph().getInitializerList(), out.getGraph().getInitializerList());
+                continue;
+            }
+            // the defaults replace each rewritten layer's float weight by its int8 form; every other initializer is kept as it was
+            List<String> quantized = List.of("Wq", "Wk", "Wv", "Wo", "W1", "W2");
+            assertEquals(model.getGraph().getInitializerList().stream().filter(t -> !quantized.contains(t.getName())).toList(),
+                    out.getGraph().getInitializerList().stream().filter(t -> !t.getName().contains("_rtn8")).toList());
+            for (String w : quantized) {
+                assertEquals(1, out.getGraph().getInitializerList().stream()
+                        .filter(t -> t.getName().equals(w + "_rtn8") && t.getDataType() == OnnxMl.TensorProto.DataType.INT8_VALUE).count(), w);
+            }
+        }
     }
 
     @Test

@@ -238,9 +238,15 @@ class WeightQuantTest {
     }
 
     @Test
-    void configValidatesTheBlockAndKeepsDefaultsOutOfToString() {
-        assertEquals(StampConfig.defaults().toString(), StampConfig.builder().weights(WeightQuant.NONE).weightBlock(0).build().toString());
-        assertFalse(StampConfig.defaults().toString().contains("weight"));
+    void configValidatesTheBlockAndAlwaysNamesTheWeightMethod() {
+        // the default is RTN int8 per channel (float with --mode transform-only), and toString always says which
+        assertEquals(StampConfig.defaults().toString(), StampConfig.builder().weights(WeightQuant.RTN8).weightBlock(0).build().toString());
+        assertTrue(StampConfig.defaults().toString().endsWith(" weights=rtn8"), StampConfig.defaults().toString());
+        assertFalse(StampConfig.defaults().toString().contains("weight-block"));
+        assertTrue(StampConfig.builder().weights(WeightQuant.NONE).build().toString().endsWith(" weights=none"));
+        StampConfig exact = StampConfig.builder().mode(Mode.TRANSFORM_ONLY).build();
+        assertEquals(WeightQuant.NONE, exact.weights());
+        assertTrue(exact.toString().endsWith(" weights=none"), exact.toString());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> StampConfig.builder().weightBlock(-1).build());
         assertTrue(e.getMessage().startsWith("--weight-block must be > 0"), e.getMessage());
         StampConfig c = config(Mode.STAMP, WeightQuant.RTN4, 32);

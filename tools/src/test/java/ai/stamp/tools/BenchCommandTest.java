@@ -226,7 +226,7 @@ class BenchCommandTest {
         assertEquals(String.format(Locale.ROOT, "%.1f", Files.size(model) / 1e6), mr.group(2));
         int layers = constantWeightMatMuls(ModelFile.read(model).proto());
 
-        for (String label : new String[] {"--weights rtn8", "default (--weights none)"}) {
+        for (String label : new String[] {"--weights rtn8", "--weights none"}) {
             Row r = row(rows, "in-process load + rewrite + save, " + label);
             assertEquals("≤ 0.3 s", r.target());
             Matcher v = match("(\\d+\\.\\d{3}) s \\(read (\\d+\\.\\d{3}), compile (\\d+\\.\\d{3}), write (\\d+\\.\\d{3}); (\\d+) layers; "

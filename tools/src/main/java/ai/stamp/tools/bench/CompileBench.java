@@ -44,7 +44,9 @@ public final class CompileBench {
         try {
             sec.info("model", BenchSection.fmt("%s (%.1f MB)", model.getFileName(), Files.size(model) / 1e6));
             int warm = quick ? 1 : 3, n = quick ? 3 : 9;
-            for (StampConfig cfg : List.of(StampConfig.builder().weights(StampConfig.WeightQuant.RTN8).build(), StampConfig.defaults())) {
+            // RTN int8 (the default) and float weights (activations only)
+            for (StampConfig cfg : List.of(StampConfig.builder().weights(StampConfig.WeightQuant.RTN8).build(),
+                    StampConfig.builder().weights(StampConfig.WeightQuant.NONE).build())) {
                 inProcess(sec, model, tmp, cfg, warm, n);
             }
             process(sec, model, tmp, jarOpt, python, quick ? 1 : 5);
@@ -55,7 +57,7 @@ public final class CompileBench {
     }
 
     private static void inProcess(BenchSection sec, Path model, Path tmp, StampConfig cfg, int warm, int n) {
-        String label = cfg.weights() == StampConfig.WeightQuant.NONE ? "default (--weights none)" : "--weights rtn8";
+        String label = cfg.weights() == StampConfig.WeightQuant.NONE ? "--weights none" : "--weights rtn8";
         Path out = tmp.resolve("inproc.onnx");
         double[] total = new double[n], read = new double[n], compile = new double[n], write = new double[n];
         long peak = 0;

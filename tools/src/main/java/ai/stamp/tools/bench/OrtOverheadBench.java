@@ -33,6 +33,9 @@ import java.util.Random;
 public final class OrtOverheadBench {
     private OrtOverheadBench() {}
 
+    /** Float weights, so the models differ only in the activation path (the defaults quantize W to int8). */
+    private static StampConfig.Builder floatWeights() { return StampConfig.builder().weights(StampConfig.WeightQuant.NONE); }
+
     public static BenchSection run(boolean quick, int threads, boolean spin) throws Exception {
         BenchSection sec = new BenchSection("(4) Inference overhead in ONNX Runtime Java (CPU)");
         OrtEnvironment env = OrtEnvironment.getEnvironment();
@@ -49,8 +52,8 @@ public final class OrtOverheadBench {
     private static void paperLayer(BenchSection sec, OrtEnvironment env, boolean quick, int threads, boolean spin) throws Exception {
         int s = paperTokens(quick), d = paperFeatures(quick), n = d;
         OnnxMl.ModelProto original = paperLayerModel(d, n);
-        StampResult base = StampCompiler.compile(original, StampConfig.builder().mode(StampConfig.Mode.BASELINE).build());
-        StampResult stamp = StampCompiler.compile(original, StampConfig.defaults());
+        StampResult base = StampCompiler.compile(original, floatWeights().mode(StampConfig.Mode.BASELINE).build());
+        StampResult stamp = StampCompiler.compile(original, floatWeights().build());
         Map<String, OnnxTensor> feed = paperLayerFeed(env, s, d);
         List<byte[]> models = List.of(original.toByteArray(), base.model().toByteArray(), stamp.model().toByteArray());
         double[][] t = time(env, models, feed, quick ? 3 : 9, threads, spin);
@@ -91,10 +94,10 @@ public final class OrtOverheadBench {
 
     private static void miniLm(BenchSection sec, OrtEnvironment env, boolean quick, int threads, boolean spin) throws Exception {
         OnnxMl.ModelProto original = ModelFile.read(RealModels.miniLm()).proto();
-        StampResult base = StampCompiler.compile(original, StampConfig.builder().mode(StampConfig.Mode.BASELINE).build());
-        StampResult stamp = StampCompiler.compile(original, StampConfig.defaults());
+        StampResult base = StampCompiler.compile(original, floatWeights().mode(StampConfig.Mode.BASELINE).build());
+        StampResult stamp = StampCompiler.compile(original, floatWeights().build());
         // the same method with L^T on the input side where a layer does not narrow: Q, K and V then share one inverse
-        StampResult auto = StampCompiler.compile(original, StampConfig.builder().inverseAt(StampConfig.InversePlacement.AUTO).build());
+        StampResult auto = StampCompiler.compile(original, floatWeights().inverseAt(StampConfig.InversePlacement.AUTO).build());
         List<byte[]> models = List.of(original.toByteArray(), base.model().toByteArray(), stamp.model().toByteArray(), auto.model().toByteArray());
         int[][] shapes = quick ? new int[][] {{128, 1}} : new int[][] {{256, 1}, {256, 8}, {512, 1}, {512, 8}};
         List<ModelInputs.Declared> declared = ModelInputs.declaredInputs(original);

@@ -55,9 +55,11 @@ class NodeTableTest {
     @Test
     void countsMatchTheModelsAndPerLayerFiguresFollowFromTheCounts() {
         OnnxMl.ModelProto original = ModelFile.read(RealModels.miniLm()).proto();
-        StampResult base = StampCompiler.compile(original, StampConfig.builder().mode(StampConfig.Mode.BASELINE).build());
-        StampResult stamp = StampCompiler.compile(original, StampConfig.defaults());
-        StampResult auto = StampCompiler.compile(original, StampConfig.builder().inverseAt(StampConfig.InversePlacement.AUTO).build());
+        // as the ort section compiles them: float weights (the simulation form), where --inverse-at auto can share inverses
+        StampConfig floatWeights = StampConfig.builder().weights(StampConfig.WeightQuant.NONE).build();
+        StampResult base = StampCompiler.compile(original, floatWeights.toBuilder().mode(StampConfig.Mode.BASELINE).build());
+        StampResult stamp = StampCompiler.compile(original, floatWeights);
+        StampResult auto = StampCompiler.compile(original, floatWeights.toBuilder().inverseAt(StampConfig.InversePlacement.AUTO).build());
         List<StampResult> results = List.of(base, stamp, auto);
         List<String> labels = List.of("baseline", "STaMP", "STaMP --inverse-at auto");
         String md = OrtOverheadBench.nodeTable(original, results, labels);

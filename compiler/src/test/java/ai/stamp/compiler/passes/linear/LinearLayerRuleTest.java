@@ -52,7 +52,8 @@ class LinearLayerRuleTest {
         for (String name : List.of("q", "k", "v", "o", "fc1", "fc2")) {
             LayerPlan p = planned(d.get(name));
             assertEquals(name, p.layer().name());
-            assertEquals(WeightPlan.Form.UNCHANGED, p.weight().form());
+            assertEquals(WeightPlan.Form.INTEGER, p.weight().form(), "the defaults quantize W to int8 for the integer GEMM");
+            assertTrue(p.input().integer(), name);
         }
         assertEquals(Refusal.Code.RUNTIME_OPERAND, refused(d.get("scores")).code());
         assertEquals(Refusal.Code.RUNTIME_OPERAND, refused(d.get("context")).code());
@@ -135,7 +136,7 @@ class LinearLayerRuleTest {
         OnnxMl.ModelProto model = overridable(8);
         Map<String, Object> in = Map.of("x", Ort.random(1, 2, 9, D), "W", Ort.random(2, D, N));
         float[] overridden = Ort.run(overriding(model), in).get("y");
-        for (StampConfig config : List.of(StampConfig.builder().weights(StampConfig.WeightQuant.RTN8).build(),
+        for (StampConfig config : List.of(StampConfig.defaults(), StampConfig.builder().weights(StampConfig.WeightQuant.RTN8).build(),
                 StampConfig.builder().rotation(StampConfig.Rotation.HADAMARD).build(), StampConfig.builder().smoothAlpha(0.5).build())) {
             Refusal r = refused(decisions(model, config, statsOfX()).get("proj"));
             assertEquals(Refusal.Code.OVERRIDABLE_WEIGHT, r.code(), config.toString());
@@ -149,7 +150,7 @@ class LinearLayerRuleTest {
     }
 
     @Test
-    void withDefaultsAnOverridableWeightIsRewrittenAndStillRead() {
+    void withFloatWeightsAnOverridableWeightIsRewrittenAndStillRead() {
         OnnxMl.ModelProto model = overridable(8);
         Ort.Tensor x = Ort.random(1, 2, 9, D);
         Map<String, Object> in = Map.of("x", x, "W", Ort.random(2, D, N));
@@ -157,9 +158,11 @@ class LinearLayerRuleTest {
         float[] defaultW = Ort.run(model, Map.of("x", x)).get("y");
         assertTrue(LinearFixtures.maxAbsDiff(overridden, defaultW) > 0.5, "the override changes the output");
 
-        StampResult stamp = StampCompiler.compile(model, StampConfig.defaults());
+        // nothing bakes W in (the defaults quantize it: refused, see above)
+        StampConfig floatWeights = StampConfig.builder().weights(StampConfig.WeightQuant.NONE).build();
+        StampResult stamp = StampCompiler.compile(model, floatWeights);
         assertEquals(List.of("proj"), stamp.report().rewritten().stream().map(StampReport.Layer::name).toList());
-        assertEquals(WeightPlan.Form.UNCHANGED, planned(decisions(model, StampConfig.defaults()).get("proj")).weight().form());
+        assertEquals(WeightPlan.Form.UNCHANGED, planned(decisions(model, floatWeights).get("proj")).weight().form());
         assertTrue(readsW(stamp.model()), GraphDump.of(stamp.model().getGraph()));
         float[] got = Ort.run(overriding(stamp.model()), in).get("y");
         assertTrue(Ort.sqnrDb(overridden, got) > 20, "follows the override: " + Ort.sqnrDb(overridden, got) + " dB");
@@ -180,7 +183,8 @@ class LinearLayerRuleTest {
         StampResult r = StampCompiler.compile(model, rtn);
         assertTrue(GraphDump.of(r.model().getGraph()).contains("ScaledMatMulInteger(x_stamp_u8, x_stamp_scale, x_stamp_zp, W_rtn8, W_rtn8_colsum, W_rtn8_scale)"),
                 GraphDump.of(r.model().getGraph()));
-        LayerPlan rotated = planned(decisions(model, StampConfig.builder().rotation(StampConfig.Rotation.HADAMARD).build()).get("proj"));
+        LayerPlan rotated = planned(decisions(model, StampConfig.builder().weights(StampConfig.WeightQuant.NONE)
+                .rotation(StampConfig.Rotation.HADAMARD).build()).get("proj"));
         assertEquals(WeightPlan.Form.FLOAT, rotated.weight().form());
         assertTrue(rotated.input().features().rotation().isPresent());
     }
@@ -189,7 +193,9 @@ class LinearLayerRuleTest {
     void readersOfOneActivationShareOneInputPlan() {
         OnnxMl.ModelProto block = TinyGraphs.encoderBlock(13, 16, 1);
         CalibrationStats stats = LinearFixtures.channelMax(Map.of("x", LinearFixtures.outlierMaxima(16, 4), "context_out", LinearFixtures.outlierMaxima(16, 5)));
-        for (StampConfig config : List.of(StampConfig.defaults(), StampConfig.builder().inverseAt(StampConfig.InversePlacement.AUTO).build(),
+        StampConfig floatWeights = StampConfig.builder().weights(StampConfig.WeightQuant.NONE).build();
+        for (StampConfig config : List.of(StampConfig.defaults(), floatWeights, StampConfig.builder().inverseAt(StampConfig.InversePlacement.AUTO).build(),
+                floatWeights.toBuilder().inverseAt(StampConfig.InversePlacement.AUTO).build(),
                 StampConfig.builder().smoothAlpha(0.5).rotation(StampConfig.Rotation.HADAMARD).build())) {
             Map<String, Match<LayerPlan>> d = decisions(block, config, stats);
             InputPlan q = planned(d.get("q")).input();
@@ -199,15 +205,23 @@ class LinearLayerRuleTest {
             assertNotSame(q, planned(d.get("o")).input());
             assertEquals("context_out", planned(d.get("o")).input().activation());
         }
-        // AUTO: the inverse runs on the input side where N >= D (q, k, v, o, fc1), on the output side of fc2 (32 -> 16)
-        Map<String, Match<LayerPlan>> auto = decisions(block, StampConfig.builder().inverseAt(StampConfig.InversePlacement.AUTO).build());
+        // AUTO, float weights: the inverse runs on the input side where N >= D (q, k, v, o, fc1), on the output side of fc2 (32 -> 16)
+        Map<String, Match<LayerPlan>> auto = decisions(block, floatWeights.toBuilder().inverseAt(StampConfig.InversePlacement.AUTO).build());
         assertTrue(planned(auto.get("q")).input().inverseFirst());
         assertTrue(planned(auto.get("fc1")).input().inverseFirst());
         assertFalse(planned(auto.get("fc2")).input().inverseFirst());
-        // one shared input is emitted once: 4 forward transforms for 6 layers
-        StampResult r = StampCompiler.compile(block, StampConfig.defaults());
-        assertEquals(4, r.report().insertedFunctions().get("HaarSequence_l3_s1"));
-        assertEquals(6, r.report().insertedFunctions().get("HaarSequenceInverse_l3_s1"));
+        // AUTO with the default int8 weights: the integer GEMM reads the quantized coefficients, so every inverse is on the output side
+        Map<String, Match<LayerPlan>> autoInteger = decisions(block, StampConfig.builder().inverseAt(StampConfig.InversePlacement.AUTO).build());
+        for (String name : List.of("q", "fc1", "fc2")) {
+            assertTrue(planned(autoInteger.get(name)).input().integer(), name);
+            assertFalse(planned(autoInteger.get(name)).input().inverseFirst(), name);
+        }
+        // one shared input is emitted once: 4 forward transforms for 6 layers, with either weights
+        for (StampConfig config : List.of(StampConfig.defaults(), floatWeights)) {
+            StampResult r = StampCompiler.compile(block, config);
+            assertEquals(4, r.report().insertedFunctions().get("HaarSequence_l3_s1"), config.toString());
+            assertEquals(6, r.report().insertedFunctions().get("HaarSequenceInverse_l3_s1"), config.toString());
+        }
     }
 
     @Test
