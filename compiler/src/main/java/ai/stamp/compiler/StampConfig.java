@@ -133,6 +133,8 @@ public final class StampConfig {
     private final EmbeddingQuantization embeddings;
     private final Emit emit;
     private final boolean portable;
+    /** Whether the weight method was chosen, not defaulted from the mode (so {@link #toBuilder()} keeps the default a default). */
+    private final boolean weightsChosen;
 
     private StampConfig(Builder b) {
         this.mode = b.mode;
@@ -144,6 +146,7 @@ public final class StampConfig {
         this.embeddings = new EmbeddingQuantization(b.quantizeEmbeddings);
         this.emit = b.emit;
         this.portable = b.portable;
+        this.weightsChosen = b.weights != null;
     }
 
     public static Builder builder() { return new Builder(); }
@@ -216,7 +219,7 @@ public final class StampConfig {
     public Builder toBuilder() {
         return new Builder().mode(mode).transform(transform()).levels(levels()).sinkTokens(sinkTokens())
                 .hiTokens(hiTokens()).hiBits(hiBits()).loBits(loBits()).grid(grid().orElse(null)).exclude(exclude().orElse(null))
-                .weights(weights()).weightBlock(weightBlock()).rotation(rotation()).smoothAlpha(smoothAlpha())
+                .weights(weightsChosen ? weights() : null).weightBlock(weightBlock()).rotation(rotation()).smoothAlpha(smoothAlpha())
                 .allocation(allocation()).avgBits(avgBits()).inverseAt(inverseAt()).dequantizeWeights(dequantizeWeights())
                 .quantizeEmbeddings(quantizeEmbeddings()).emit(emit).portable(portable);
     }

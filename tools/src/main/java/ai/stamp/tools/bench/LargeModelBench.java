@@ -95,7 +95,7 @@ public final class LargeModelBench {
                 long t0 = System.nanoTime();
                 LargeModelGenerator.Generated g = LargeModelGenerator.generate(model, spec);
                 double gen = (System.nanoTime() - t0) / 1e9;
-                Measurement stamp = stamp("stamp (default)", model, work.resolve("stamp.onnx"), options.xmx());
+                Measurement stamp = stamp("stamp --weights none", model, work.resolve("stamp.onnx"), options.xmx(), "--weights", "none");
                 Measurement rtn8 = stamp("stamp --weights rtn8", model, work.resolve("stamp-rtn8.onnx"), options.xmx(), "--weights", "rtn8");
                 Measurement qd = quantizeDynamic(model, work.resolve("qdyn.onnx"));
                 return new Result(spec, g.dataBytes(), gen, stamp, rtn8, qd);
