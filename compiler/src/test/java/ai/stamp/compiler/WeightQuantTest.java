@@ -189,18 +189,19 @@ class WeightQuantTest {
     }
 
     @Test
-    void weightNotAPlainInitializerIsLeftAndReported() {
+    void weightThatDoesNotFoldToFloatsIsLeftAndReported() {
+        // a Transpose, Reshape, Cast or Constant weight is folded (WeightChainsTest); a Cast of int32 values is not
         GraphBuilder g = new GraphBuilder(7);
         g.input("x", "batch", "seq", 8);
-        String w = g.weight("W0", 0.5f, 4, 8);
-        g.node("Transpose", "wt", List.of(w), List.of("W"), GraphBuilder.intsAttr("perm", 1, 0));
+        g.node("Cast", "wt", List.of(g.int32Weight("W0", 3, 8, 4)), List.of("W"), GraphBuilder.intAttr("to", OnnxMl.TensorProto.DataType.FLOAT_VALUE));
         g.node("MatMul", "proj", List.of("x", "W"), List.of("y"));
         g.output("y", "batch", "seq", 4);
         StampResult r = StampCompiler.compile(g.model(13, 8), config(Mode.STAMP, WeightQuant.RTN8, 0));
         assertEquals(1, r.report().rewritten().size());
         assertTrue(r.report().rewritten().get(0).detail().endsWith(
-                "W8 rtn per-channel skipped: weight 'W' is computed by a Transpose node, not a float initializer (weight left as it is)"),
+                "W8 rtn per-channel skipped: weight 'W' is computed from 'W0', which holds int32 values, not floating point (weight left as it is)"),
                 r.report().rewritten().get(0).detail());
+        assertTrue(GraphDump.of(r.model().getGraph()).startsWith("W = Cast(W0)\n"), GraphDump.of(r.model().getGraph()));
         assertTrue(GraphDump.of(r.model().getGraph()).contains("MatMul(x_stamp_q, W)"));
     }
 

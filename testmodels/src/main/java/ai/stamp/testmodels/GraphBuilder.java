@@ -54,6 +54,19 @@ public final class GraphBuilder {
         return name;
     }
 
+    /** An int32 initializer with values uniform in [-range, range]. */
+    public String int32Weight(String name, int range, long... dims) {
+        OnnxMl.TensorProto.Builder t = OnnxMl.TensorProto.newBuilder().setName(name).setDataType(OnnxMl.TensorProto.DataType.INT32_VALUE);
+        long n = 1;
+        for (long d : dims) {
+            t.addDims(d);
+            n *= d;
+        }
+        for (long i = 0; i < n; i++) t.addInt32Data(random.nextInt(2 * range + 1) - range);
+        graph.addInitializer(t);
+        return name;
+    }
+
     public String ints(String name, long... values) {
         OnnxMl.TensorProto.Builder t = OnnxMl.TensorProto.newBuilder().setName(name)
                 .setDataType(OnnxMl.TensorProto.DataType.INT64_VALUE).addDims(values.length);

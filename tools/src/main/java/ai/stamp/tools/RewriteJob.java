@@ -10,12 +10,14 @@ import ai.stamp.compiler.calibration.CalibrationStats;
 import ai.stamp.compiler.io.ExternalWeights;
 import ai.stamp.compiler.io.LoadedModel;
 import ai.stamp.compiler.io.ModelFile;
+import ai.stamp.compiler.passes.linear.WeightPlan;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
 
@@ -162,6 +164,8 @@ public final class RewriteJob {
 
     /**
      * "36 linear layer(s) rewritten (36 MatMul), 12 MatMul/Gemm skipped: 12 × runtime-operand (second operand '…' is ...)",
+     * then, when a configured weight method left some of the rewritten layers' weights as they were,
+     * ", 3 weight(s) left float: weight '…' is ..." (the reasons of the report details, grouped);
      * then, when embedding tables were looked at: "; 3 embedding table(s) quantized to int8[ (…)][, 1 Gather skipped: …]".
      */
     public static String summary(StampReport report) {
@@ -180,6 +184,18 @@ public final class RewriteJob {
                     .map(e -> e.getValue().size() + " × " + e.getKey() + " (" + withoutNames(e.getValue().get(0).reason()) + ")")
                     .collect(Collectors.joining("; ")));
             if (byCode.size() > 4) sb.append("; …");
+        }
+        List<String> leftFloat = report.rewritten().stream().map(l -> WeightPlan.skipReason(l.detail())).flatMap(Optional::stream)
+                .map(RewriteJob::withoutNames).toList();
+        if (!leftFloat.isEmpty()) {
+            Map<String, Long> byReason = leftFloat.stream().collect(Collectors.groupingBy(r -> r, LinkedHashMap::new, Collectors.counting()));
+            sb.append(", ").append(leftFloat.size()).append(" weight(s) left float: ");
+            if (byReason.size() == 1) {
+                sb.append(leftFloat.get(0));
+            } else {
+                sb.append(byReason.entrySet().stream().limit(3).map(e -> e.getValue() + " × " + e.getKey()).collect(Collectors.joining("; ")));
+                if (byReason.size() > 3) sb.append("; …");
+            }
         }
         if (!report.embeddings().isEmpty() || !report.skippedEmbeddings().isEmpty()) sb.append("; ").append(embeddingSummary(report));
         return sb.toString();

@@ -89,6 +89,20 @@ public final class Graph {
         return proto.getOutputList().stream().anyMatch(v -> v.getName().equals(tensor));
     }
 
+    public boolean isGraphInput(String tensor) {
+        return proto.getInputList().stream().anyMatch(v -> v.getName().equals(tensor));
+    }
+
+    /**
+     * The graph, this one or an enclosing one, whose initializer or node defines {@code tensor}; empty for an input
+     * or other declared value of a graph on the way (it is not a constant there), or an unknown name.
+     */
+    public Optional<Graph> definingGraph(String tensor) {
+        if (initializers.containsKey(tensor) || producers.containsKey(tensor)) return Optional.of(this);
+        if (declaredTypes.containsKey(tensor) || parent == null) return Optional.empty();
+        return parent.definingGraph(tensor);
+    }
+
     /** The declared type of a tensor (graph input/output, value_info), searching outer scopes too. */
     public Optional<OnnxMl.TypeProto> declaredType(String tensor) {
         OnnxMl.TypeProto t = declaredTypes.get(tensor);

@@ -111,7 +111,7 @@ public final class Shapes {
         return new long[] {Attrs.i(n, "transA", 0) == 0 ? a[0] : a[1], Attrs.i(n, "transB", 0) == 0 ? b[1] : b[0]};
     }
 
-    private static long[] transpose(NodeProto n, long[] a) {
+    static long[] transpose(NodeProto n, long[] a) {
         if (a == null) return null;
         long[] perm = Attrs.ints(n, "perm");
         long[] out = new long[a.length];
@@ -136,8 +136,9 @@ public final class Shapes {
         return n.getInputCount() > 1 ? ConstantValues.longs(graph, n.getInput(1)).orElse(null) : Attrs.ints(n, "axes");
     }
 
-    private long[] unsqueeze(NodeProto n, long[] a) {
-        long[] axes = axes(n);
+    private long[] unsqueeze(NodeProto n, long[] a) { return unsqueeze(a, axes(n)); }
+
+    static long[] unsqueeze(long[] a, long[] axes) {
         if (a == null || axes == null) return null;
         int r = a.length + axes.length;
         long[] out = new long[r];
@@ -147,8 +148,9 @@ public final class Shapes {
         return out;
     }
 
-    private long[] squeeze(NodeProto n, long[] a) {
-        long[] axes = axes(n);
+    private long[] squeeze(NodeProto n, long[] a) { return squeeze(a, axes(n)); }
+
+    static long[] squeeze(long[] a, long[] axes) {
         if (a == null || axes == null) return null;
         boolean[] drop = new boolean[a.length];
         for (long ax : axes) drop[(int) (ax < 0 ? ax + a.length : ax)] = true;
@@ -187,7 +189,7 @@ public final class Shapes {
         return out;
     }
 
-    private static long[] flatten(NodeProto n, long[] a) {
+    static long[] flatten(NodeProto n, long[] a) {
         if (a == null) return null;
         int axis = (int) Attrs.i(n, "axis", 1);
         if (axis < 0) axis += a.length;
@@ -221,7 +223,7 @@ public final class Shapes {
         return java.util.stream.IntStream.range(0, a.length).filter(i -> keep || !red[i]).mapToLong(i -> red[i] ? 1 : a[i]).toArray();
     }
 
-    private static long product(long[] a, int from, int to) {
+    static long product(long[] a, int from, int to) {
         long p = 1;
         for (int i = from; i < to; i++) {
             if (a[i] < 0) return -1;
@@ -253,7 +255,7 @@ public final class Shapes {
         return out;
     }
 
-    private static long[] reshape(long[] a, long[] target, long allowZero) {
+    static long[] reshape(long[] a, long[] target, long allowZero) {
         if (target == null) return null;
         long[] out = target.clone();
         int minus = -1;

@@ -45,6 +45,57 @@ public final class Tensors {
         return Optional.of(v);
     }
 
+    /** Whether {@code dataType} is float16, float32 or float64: the types {@link #readAsFloats} reads. */
+    public static boolean isFloatingPoint(int dataType) {
+        return dataType == TensorProto.DataType.FLOAT_VALUE || dataType == TensorProto.DataType.FLOAT16_VALUE
+                || dataType == TensorProto.DataType.DOUBLE_VALUE;
+    }
+
+    /**
+     * How many values the inline data of a float16/float32/float64 tensor holds (raw bytes or its typed field),
+     * -1 for another type.
+     */
+    public static long storedValues(TensorProto t) {
+        return switch (t.getDataType()) {
+            case TensorProto.DataType.FLOAT_VALUE -> t.getRawData().isEmpty() ? t.getFloatDataCount() : t.getRawData().size() / 4;
+            case TensorProto.DataType.FLOAT16_VALUE -> t.getRawData().isEmpty() ? t.getInt32DataCount() : t.getRawData().size() / 2;
+            case TensorProto.DataType.DOUBLE_VALUE -> t.getRawData().isEmpty() ? t.getDoubleDataCount() : t.getRawData().size() / 8;
+            default -> -1;
+        };
+    }
+
+    /**
+     * The values of an inline float16, float32 or float64 tensor as float32 (float64 rounded to nearest, as Cast does),
+     * or empty for another type or when the stored count does not match its shape.
+     */
+    public static Optional<float[]> readAsFloats(TensorProto t) {
+        if (t.getDataType() == TensorProto.DataType.FLOAT_VALUE) return readFloats(t);
+        long n = numel(t);
+        if (n < 0 || n > Integer.MAX_VALUE - 8 || t.getDataLocation() == TensorProto.DataLocation.EXTERNAL || storedValues(t) != n) {
+            return Optional.empty();
+        }
+        float[] v = new float[(int) n];
+        boolean raw = !t.getRawData().isEmpty();
+        ByteBuffer b = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        if (t.getDataType() == TensorProto.DataType.FLOAT16_VALUE) {
+            for (int i = 0; i < v.length; i++) v[i] = halfToFloat(raw ? b.getShort() & 0xffff : t.getInt32Data(i) & 0xffff);
+        } else if (t.getDataType() == TensorProto.DataType.DOUBLE_VALUE) {
+            for (int i = 0; i < v.length; i++) v[i] = (float) (raw ? b.getDouble() : t.getDoubleData(i));
+        } else {
+            return Optional.empty();
+        }
+        return Optional.of(v);
+    }
+
+    /** The float32 value of IEEE half-precision bits (exact: every half is a float). */
+    static float halfToFloat(int bits) {
+        int sign = (bits & 0x8000) << 16, exponent = (bits >> 10) & 0x1f, mantissa = bits & 0x3ff;
+        if (exponent == 0x1f) return Float.intBitsToFloat(sign | 0x7f800000 | (mantissa << 13));
+        if (exponent != 0) return Float.intBitsToFloat(sign | ((exponent + 112) << 23) | (mantissa << 13));
+        float subnormal = mantissa * 0x1p-24f;
+        return sign == 0 ? subnormal : -subnormal;
+    }
+
     /** As {@link #readFloats}, for a tensor the caller checked; a mismatch is a model error naming the tensor. */
     public static float[] floats(TensorProto t) {
         return readFloats(t).orElseThrow(() -> new StampException(StampException.Kind.UNSUPPORTED_MODEL, "tensor '" + t.getName()
@@ -119,6 +170,34 @@ public final class Tensors {
         float[] out = new float[v.length];
         for (int r = 0; r < rows; r++)
             for (int c = 0; c < cols; c++) out[c * rows + r] = v[r * cols + c];
+        return out;
+    }
+
+    /**
+     * The values of a row-major tensor of {@code dims} with its axes permuted: output axis i is input axis
+     * {@code perm[i]} (ONNX Transpose).
+     */
+    public static float[] permute(float[] v, long[] dims, int[] perm) {
+        int rank = dims.length;
+        long[] stride = new long[rank];
+        long s = 1;
+        for (int a = rank - 1; a >= 0; a--) {
+            stride[a] = s;
+            s *= dims[a];
+        }
+        float[] out = new float[v.length];
+        int[] index = new int[rank];
+        long from = 0;
+        for (int o = 0; o < out.length; o++) {
+            out[o] = v[(int) from];
+            for (int a = rank - 1; a >= 0; a--) {
+                int in = perm[a];
+                from += stride[in];
+                if (++index[a] < dims[in]) break;
+                from -= stride[in] * dims[in];
+                index[a] = 0;
+            }
+        }
         return out;
     }
 

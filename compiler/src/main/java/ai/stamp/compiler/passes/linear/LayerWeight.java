@@ -1,39 +1,61 @@
 package ai.stamp.compiler.passes.linear;
 
 import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.stamp.compiler.ir.ConstantFolder;
 import ai.stamp.compiler.ir.Tensors;
+import java.util.Arrays;
 import java.util.Optional;
 
-/** Reads a matched layer's weight values, for the stages that compute a new weight offline. */
+/**
+ * Reads a matched layer's weight values, for the stages that compute a new weight offline: a float initializer or
+ * Constant, or a chain of shape-only ops and Cast to float over one ({@link ConstantFolder}).
+ */
 public final class LayerWeight {
     private LayerWeight() {}
 
-    /** Null when the layer's weight is a plain float32 rank-2 initializer (of this graph or an outer one), else why not. */
+    /** The layer's weight folded to its value, or why it cannot be. */
+    static ConstantFolder.Outcome fold(LinearLayer layer) { return ConstantFolder.fold(layer.graph(), layer.weight()); }
+
+    /** Null when the layer's weight folds to a float32 rank-2 value with its data inline, else why not. */
     public static String problem(LinearLayer layer) {
         String w = layer.weight();
-        Optional<TensorProto> init = layer.graph().initializer(w);
-        return init.isPresent() ? unreadable(w, init.get()) : "weight '" + w + "' is "
-                + layer.graph().producer(w).map(p -> "computed by a " + p.getOpType() + " node").orElse("not an initializer")
-                + ", not a float initializer";
+        ConstantFolder.Outcome outcome = fold(layer);
+        if (outcome instanceof ConstantFolder.Unfoldable u) {
+            return "weight '" + w + "' " + (u.tensor().equals(w) ? "" : "is computed from '" + u.tensor() + "', which ") + u.problem();
+        }
+        ConstantFolder.Folded f = (ConstantFolder.Folded) outcome;
+        if (f.external()) {
+            return "weight '" + w + "' " + (f.source().equals(w) ? "" : "is computed from '" + f.source() + "', which ") + "is stored as external data";
+        }
+        if (f.type() != TensorProto.DataType.FLOAT_VALUE) {
+            return "weight '" + w + "' is " + TensorProto.DataType.forNumber(f.type()) + ", not float32";
+        }
+        long[] dims = f.dims();
+        if (dims.length != 2) return "weight '" + w + "' has rank " + dims.length;
+        long[] used = layer.transposeWeight() ? new long[] {layer.outputs(), layer.features()} : new long[] {layer.features(), layer.outputs()};
+        if (!Arrays.equals(dims, used)) {
+            return "weight '" + w + "' folds to shape " + Arrays.toString(dims) + ", the graph's shapes say " + Arrays.toString(used);
+        }
+        return null;
     }
+
+    /** The folded weight; only when {@link #problem} is null. */
+    static ConstantFolder.Folded folded(LinearLayer layer) { return (ConstantFolder.Folded) fold(layer); }
 
     /** The weight as the MatMul uses it, [D, N] row-major (a Gemm's transB folded in); only when {@link #problem} is null. */
     public static float[] valuesDN(LinearLayer layer) {
-        TensorProto t = layer.graph().initializer(layer.weight()).orElseThrow();
-        float[] values = Tensors.floats(t);
-        return layer.transposeWeight() ? Tensors.transpose(values, (int) t.getDims(0), (int) t.getDims(1)) : values;
+        float[] values = folded(layer).values();
+        return layer.transposeWeight() ? Tensors.transpose(values, layer.outputs(), layer.features()) : values;
     }
 
-    /** Null when {@code t} is a plain float32 rank-2 initializer with its data inline, else the problem. */
-    private static String unreadable(String w, TensorProto t) {
-        if (t.getDataLocation() == TensorProto.DataLocation.EXTERNAL) return "weight '" + w + "' is stored as external data";
-        if (t.getDataType() != TensorProto.DataType.FLOAT_VALUE) {
-            return "weight '" + w + "' is " + TensorProto.DataType.forNumber(t.getDataType()) + ", not float32";
-        }
-        if (t.getDimsCount() != 2) return "weight '" + w + "' has rank " + t.getDimsCount();
-        long count = t.getDims(0) * t.getDims(1);
-        long stored = t.getFloatDataCount() > 0 ? t.getFloatDataCount() : t.getRawData().size() / 4;
-        if (count != stored) return "weight '" + w + "' holds " + stored + " values, its shape says " + count;
-        return null;
+    /**
+     * An initializer the weight is computed from that is also a graph input of the graph holding it (a default a
+     * caller may replace at run time), if there is one: the weight itself, or the source of its chain.
+     */
+    static Optional<String> overridableSource(LinearLayer layer) {
+        if (layer.graph().isOverridable(layer.weight())) return Optional.of(layer.weight());
+        if (!(fold(layer) instanceof ConstantFolder.Folded f)) return Optional.empty();
+        return f.reads().stream().filter(r -> r.producer() == null && r.graph().isOverridable(r.tensor()))
+                .map(ConstantFolder.Read::tensor).findFirst();
     }
 }

@@ -78,9 +78,12 @@ final class LinearLayerRule implements Rule<LayerPlan> {
         LinearLayer layer = p.plan();
         Optional<String> quantized = QuantizedWeightDetector.skipReason(graph, layer.weight(), planners.dequantizeRequested());
         if (quantized.isPresent()) return Match.refused(Refusal.Code.ALREADY_QUANTIZED, quantized.get());
-        if (planners.bakesWeights() && planners.overridableInputs() && graph.isOverridable(layer.weight())) {
-            return Match.refused(Refusal.Code.OVERRIDABLE_WEIGHT, "weight '" + layer.weight() + "' is also a graph input, so a caller may"
-                    + " replace it at run time; quantizing or transforming it would bake today's value in: layer left alone");
+        Optional<String> overridable = planners.bakesWeights() && planners.overridableInputs() ? LayerWeight.overridableSource(layer) : Optional.empty();
+        if (overridable.isPresent()) {
+            String w = layer.weight(), source = overridable.get();
+            return Match.refused(Refusal.Code.OVERRIDABLE_WEIGHT, "weight '" + w + "' " + (source.equals(w) ? "" : "is computed from '" + source + "', which ")
+                    + "is also a graph input, so a caller may replace it at run time; quantizing or transforming it would bake today's value in:"
+                    + " layer left alone");
         }
         Match<TokenPlan> tokens = planners.tokens().plan(layer, grids);
         if (tokens instanceof Match.Refused<TokenPlan> r) return new Match.Refused<>(r.refusal());

@@ -1,6 +1,9 @@
 package ai.stamp.compiler.passes.linear;
 
 import ai.stamp.compiler.StampConfig;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * What happens to one layer's weight, decided before emission.
@@ -11,11 +14,14 @@ import ai.stamp.compiler.StampConfig;
  * @param int4           quantized values stored as INT4 (else INT8)
  * @param streamed       the weight is external data, quantized in chunks without loading it whole
  * @param features       the feature transforms folded into the weight offline
- * @param removeOriginal the original initializer is read by this layer only and is dropped
+ * @param original       what of the original weight is dropped (the parts only this layer reads)
  * @param detail         for the report ("" when the weight is unchanged and no method is on)
  */
 public record WeightPlan(Form form, StampConfig.WeightQuant method, int block, boolean int4, boolean streamed, FeaturePlan features,
-                         boolean removeOriginal, String detail) {
+                         OriginalWeight original, String detail) {
+    /** How a report detail ends when a configured method left the weight as it was: "W8 rtn per-channel skipped: REASON (weight left as it is)". */
+    private static final Pattern SKIPPED = Pattern.compile("(?:^|; )W\\d+ (?:rtn|gptq)[^;]* skipped: (.+) \\(weight left as it is\\)$");
+
     /** The tensor the MatMul reads. */
     public enum Form {
         /** The original weight. */
@@ -36,6 +42,15 @@ public record WeightPlan(Form form, StampConfig.WeightQuant method, int block, b
     public boolean integer() { return form == Form.INTEGER; }
 
     static WeightPlan unchanged(String detail) {
-        return new WeightPlan(Form.UNCHANGED, StampConfig.WeightQuant.NONE, 0, false, false, FeaturePlan.NONE, false, detail);
+        return new WeightPlan(Form.UNCHANGED, StampConfig.WeightQuant.NONE, 0, false, false, FeaturePlan.NONE, OriginalWeight.KEPT, detail);
+    }
+
+    /** The weight is left as it is although method {@code tag} ("W8 rtn per-channel") is configured, for {@code reason}. */
+    static WeightPlan skipped(String tag, String reason) { return unchanged(tag + " skipped: " + reason + " (weight left as it is)"); }
+
+    /** Why a configured method left the weight of the layer with this report detail as it was, if it did. */
+    public static Optional<String> skipReason(String layerDetail) {
+        Matcher m = SKIPPED.matcher(layerDetail);
+        return m.find() ? Optional.of(m.group(1)) : Optional.empty();
     }
 }

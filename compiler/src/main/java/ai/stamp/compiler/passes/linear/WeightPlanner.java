@@ -7,7 +7,6 @@ import ai.stamp.compiler.calibration.ActivationStats;
 import ai.stamp.compiler.calibration.CalibrationStats;
 import ai.stamp.compiler.config.WeightQuantization;
 import ai.stamp.compiler.io.ExternalWeights;
-import ai.stamp.compiler.ir.Graph;
 import ai.stamp.compiler.quant.WeightStorage;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -16,9 +15,10 @@ import java.util.Optional;
 
 /**
  * Decides what happens to each layer's weight: the method (RTN, GPTQ with the layer's calibrated Gram matrix), the
- * storage form the opset allows ({@link WeightStorage}), whether an external-data weight is streamed, and whether
- * the original initializer is dropped. Only a plain float initializer (of this graph or an outer one) is quantized;
- * anything else is left as it is and the detail says why.
+ * storage form the opset allows ({@link WeightStorage}), whether an external-data weight is streamed, and what of the
+ * original weight is dropped ({@link OriginalWeight}). A weight that folds to float32 values
+ * ({@link LayerWeight}: an initializer or Constant, or a chain of shape-only ops and Cast to float over one, of this graph
+ * or an outer one) is quantized; anything else is left as it is and the detail says why.
  */
 record WeightPlanner(WeightQuantization config, WeightStorage storage, CalibrationStats stats, ExternalWeights external) {
 
@@ -41,36 +41,37 @@ record WeightPlanner(WeightQuantization config, WeightStorage storage, Calibrati
         String problem = LayerWeight.problem(layer);
         if (problem != null) {
             // the feature planner checks the weight too and leaves such a layer's features alone
-            return WeightPlan.unchanged(method == StampConfig.WeightQuant.NONE ? "" : tag + " skipped: " + problem + " (weight left as it is)");
+            return method == StampConfig.WeightQuant.NONE ? WeightPlan.unchanged("") : WeightPlan.skipped(tag, problem);
         }
-        String removal = originalFate(layer);
+        OriginalWeight original = OriginalWeight.of(layer);
         if (method == StampConfig.WeightQuant.NONE) {
-            return new WeightPlan(WeightPlan.Form.FLOAT, method, 0, false, false, features, removal.isEmpty(),
-                    "weight " + describe(features) + " as a new float initializer" + removal);
+            return new WeightPlan(WeightPlan.Form.FLOAT, method, 0, false, false, features, original,
+                    "weight " + describe(features) + " as a new float initializer" + original.note());
         }
         if (method.isGptq()) requireGram(layer);
-        return quantized(method, tag, features, false, removal, integerProduct);
+        return quantized(method, tag, features, false, original, integerProduct);
     }
 
     /** The stored form of a quantized weight: for the integer GEMM, else what the opset allows (see {@link WeightStorage}). */
-    private WeightPlan quantized(StampConfig.WeightQuant method, String tag, FeaturePlan features, boolean streamed, String removal,
+    private WeightPlan quantized(StampConfig.WeightQuant method, String tag, FeaturePlan features, boolean streamed, OriginalWeight original,
                                  boolean integerProduct) {
         int bits = method.bits(), block = config.block();
         String from = streamed ? " (streamed from external data)" : "";
+        String removal = original.note();
         if (integerProduct && block == 0) {
-            return new WeightPlan(WeightPlan.Form.INTEGER, method, 0, false, streamed, features, removal.isEmpty(),
+            return new WeightPlan(WeightPlan.Form.INTEGER, method, 0, false, streamed, features, original,
                     tag + " as int8 for MatMulInteger" + (bits == 4 ? " (4-bit values)" : "") + from + removal);
         }
         Optional<String> noDq = storage.whyNoDequantizeLinear(bits, block);
         if (noDq.isEmpty()) {
-            return new WeightPlan(WeightPlan.Form.DEQUANTIZE_LINEAR, method, block, storage.int4(bits), streamed, features, removal.isEmpty(),
+            return new WeightPlan(WeightPlan.Form.DEQUANTIZE_LINEAR, method, block, storage.int4(bits), streamed, features, original,
                     tag + " as " + storage.describeDequantizeLinear(bits) + from + removal);
         }
         if (storage.whyNoCastMul(block).isEmpty()) {
-            return new WeightPlan(WeightPlan.Form.CAST_MUL, method, block, false, streamed, features, removal.isEmpty(),
+            return new WeightPlan(WeightPlan.Form.CAST_MUL, method, block, false, streamed, features, original,
                     tag + " as " + storage.describeCastMul(bits) + from + removal);
         }
-        return new WeightPlan(WeightPlan.Form.PRE_DEQUANTIZED, method, block, false, streamed, features, removal.isEmpty(),
+        return new WeightPlan(WeightPlan.Form.PRE_DEQUANTIZED, method, block, false, streamed, features, original,
                 tag + " as pre-dequantized float (" + noDq.get() + ")" + from + removal);
     }
 
@@ -78,28 +79,16 @@ record WeightPlanner(WeightQuantization config, WeightStorage storage, Calibrati
     private WeightPlan planExternal(LinearLayer layer, TensorProto t, String tag, int bits, boolean integerProduct) {
         String w = layer.weight();
         if (config.method().isGptq()) {
-            return WeightPlan.unchanged(tag + " skipped: weight '" + w + "' is stored as external data, which GPTQ does not"
-                    + " support (it needs the whole weight in memory); use --weights rtn" + bits + " (weight left as it is)");
+            return WeightPlan.skipped(tag, "weight '" + w + "' is stored as external data, which GPTQ does not"
+                    + " support (it needs the whole weight in memory); use --weights rtn" + bits);
         }
         String problem = externalProblem(w, t);
-        if (problem != null) return WeightPlan.unchanged(tag + " skipped: " + problem + " (weight left as it is)");
-        return quantized(config.method(), tag, FeaturePlan.NONE, true, originalFate(layer), integerProduct);
+        if (problem != null) return WeightPlan.skipped(tag, problem);
+        return quantized(config.method(), tag, FeaturePlan.NONE, true, OriginalWeight.of(layer), integerProduct);
     }
 
     private static String describe(FeaturePlan f) {
         return (f.rotation().isPresent() ? "Rᵀ·" : "") + (f.smoothing().isPresent() ? "diag(s)·" : "") + "W";
-    }
-
-    /** "" when this layer is the original initializer's only reader (it is then dropped), else why it stays. */
-    private static String originalFate(LinearLayer layer) {
-        String w = layer.weight();
-        Graph graph = layer.graph();
-        boolean local = graph.proto().getInitializerList().stream().anyMatch(t -> t.getName().equals(w));
-        if (!local) return "; original '" + w + "' kept (outer-scope initializer)";
-        boolean soleReader = graph.consumers(w).stream().allMatch(c -> c == layer.node())
-                && !graph.isGraphOutput(w)
-                && graph.proto().getInputList().stream().noneMatch(v -> v.getName().equals(w));
-        return soleReader ? "" : "; original '" + w + "' kept (read elsewhere)";
     }
 
     /** GPTQ needs the layer's X^T X from calibration, of the right size; a clear error when it is missing. */

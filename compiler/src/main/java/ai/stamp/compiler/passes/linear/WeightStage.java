@@ -21,7 +21,8 @@ import java.util.List;
  * ({@link FeatureWeightTransform}), quantized by RTN or GPTQ (the Gram matrix transformed the same way), stored as
  * {@code DequantizeLinear} of an integer initializer (zero point omitted: symmetric), as {@code Cast + Mul} of it below
  * opset 13, as the INT8 initializer with its column sums and scales for an integer GEMM, or as pre-dequantized floats;
- * an external-data weight is quantized streamed ({@link StreamedRtn}) into the scratch data file.
+ * an external-data weight is quantized streamed ({@link StreamedRtn}) into the scratch data file. What of the
+ * original weight only this layer read (its initializer, a Constant or folded chain and its sources) is removed.
  */
 final class WeightStage {
     static final String NAME = "weight-quantization";
@@ -49,7 +50,8 @@ final class WeightStage {
     Emitted emit(WeightPlan plan, LinearLayer layer, List<NodeProto> nodes) {
         if (plan.form() == WeightPlan.Form.UNCHANGED) return Emitted.of(layer.weight());
         Emitted out = plan.streamed() ? emitStreamed(plan, layer, nodes) : emitInMemory(plan, layer, nodes);
-        if (plan.removeOriginal()) edit.removeInitializer(layer.weight());
+        plan.original().nodes().forEach(edit::remove);
+        plan.original().initializers().forEach(edit::removeInitializer);
         return out;
     }
 

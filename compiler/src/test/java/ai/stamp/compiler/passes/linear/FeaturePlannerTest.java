@@ -25,7 +25,7 @@ class FeaturePlannerTest {
     private static final double OFF = -1;
 
     /**
-     * x [batch, seq, 16] -> q (MatMul Wq [16, 16]) and k (MatMul of Wt = Transpose(W0), computed: not readable offline);
+     * x [batch, seq, 16] -> q (MatMul Wq [16, 16]) and k (MatMul of Wt = Cast(W0 int32): not readable offline);
      * h [batch, seq, 10] -> narrow (MatMul Wn [10, 4]): no Hadamard matrix of order 10.
      */
     private static final OnnxMl.ModelProto MODEL = model();
@@ -36,7 +36,7 @@ class FeaturePlannerTest {
         g.input("x", "batch", "seq", 16);
         g.input("h", "batch", "seq", 10);
         String q = g.op("MatMul", "q", "x", g.weight("Wq", 0.5f, 16, 16));
-        g.node("Transpose", "wt", List.of(g.weight("W0", 0.5f, 16, 16)), List.of("Wt"), GraphBuilder.intsAttr("perm", 1, 0));
+        g.node("Cast", "wt", List.of(g.int32Weight("W0", 3, 16, 16)), List.of("Wt"), GraphBuilder.intAttr("to", OnnxMl.TensorProto.DataType.FLOAT_VALUE));
         String k = g.op("MatMul", "k", "x", "Wt");
         g.node("Add", "sum", List.of(q, k), List.of("y"));
         g.node("MatMul", "narrow", List.of("h", g.weight("Wn", 0.5f, 10, 4)), List.of("z"));
@@ -77,7 +77,7 @@ class FeaturePlannerTest {
             FeaturePlan k = planner.plan(layer(MATCHES, "k"));
             assertEquals(Optional.empty(), k.rotation());
             assertTrue(k.isIdentity());
-            assertEquals("rotate skipped: weight 'Wt' is computed by a Transpose node, not a float initializer", k.detail());
+            assertEquals("rotate skipped: weight 'Wt' is computed from 'W0', which holds int32 values, not floating point", k.detail());
 
             FeaturePlan narrow = planner.plan(layer(MATCHES, "narrow"));
             assertEquals(Optional.empty(), narrow.rotation());
@@ -98,8 +98,8 @@ class FeaturePlannerTest {
 
         FeaturePlan k = planner.plan(layer(MATCHES, "k"));
         assertTrue(k.isIdentity());
-        assertEquals("smooth skipped: weight 'Wt' is computed by a Transpose node, not a float initializer;"
-                + " rotate skipped: weight 'Wt' is computed by a Transpose node, not a float initializer", k.detail());
+        assertEquals("smooth skipped: weight 'Wt' is computed from 'W0', which holds int32 values, not floating point;"
+                + " rotate skipped: weight 'Wt' is computed from 'W0', which holds int32 values, not floating point", k.detail());
     }
 
     @Test

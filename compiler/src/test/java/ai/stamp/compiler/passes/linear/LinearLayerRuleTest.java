@@ -150,6 +150,20 @@ class LinearLayerRuleTest {
     }
 
     @Test
+    void aWeightComputedFromAnOverridableInitializerIsNotBakedInEither() {
+        GraphBuilder g = new GraphBuilder(9);
+        g.input("x", "batch", "seq", D);
+        g.node("Transpose", "wt", List.of(g.weight("W0", 0.5f, N, D)), List.of("W"), GraphBuilder.intsAttr("perm", 1, 0));
+        g.node("MatMul", "proj", List.of("x", "W"), List.of("y"));
+        g.input("W0", N, D);
+        g.output("y", "batch", "seq", N);
+        Refusal r = refused(decisions(g.model(13, 8), StampConfig.builder().weights(StampConfig.WeightQuant.RTN8).build()).get("proj"));
+        assertEquals(Refusal.Code.OVERRIDABLE_WEIGHT, r.code());
+        assertEquals("weight 'W' is computed from 'W0', which is also a graph input, so a caller may replace it at run time; quantizing or"
+                + " transforming it would bake today's value in: layer left alone", r.detail());
+    }
+
+    @Test
     void withFloatWeightsAnOverridableWeightIsRewrittenAndStillRead() {
         OnnxMl.ModelProto model = overridable(8);
         Ort.Tensor x = Ort.random(1, 2, 9, D);
@@ -179,7 +193,7 @@ class LinearLayerRuleTest {
         StampConfig rtn = StampConfig.builder().weights(StampConfig.WeightQuant.RTN8).build();
         LayerPlan p = planned(decisions(model, rtn).get("proj"));
         assertEquals(WeightPlan.Form.INTEGER, p.weight().form(), "quantized for the integer GEMM (--emit auto)");
-        assertFalse(p.weight().removeOriginal(), "still listed as an input: the initializer stays");
+        assertFalse(p.weight().original().removed(), "still listed as an input: the initializer stays");
         StampResult r = StampCompiler.compile(model, rtn);
         assertTrue(GraphDump.of(r.model().getGraph()).contains("ScaledMatMulInteger(x_stamp_u8, x_stamp_scale, x_stamp_zp, W_rtn8, W_rtn8_colsum, W_rtn8_scale)"),
                 GraphDump.of(r.model().getGraph()));

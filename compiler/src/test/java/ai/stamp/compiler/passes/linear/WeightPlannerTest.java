@@ -65,7 +65,7 @@ class WeightPlannerTest {
         WeightPlan p = planner(WeightQuant.NONE, 0, 13).plan(PROJ, FeaturePlan.NONE, false);
         assertEquals(WeightPlan.Form.UNCHANGED, p.form());
         assertEquals(WeightQuant.NONE, p.method());
-        assertFalse(p.removeOriginal());
+        assertFalse(p.original().removed());
         assertEquals("", p.detail());
     }
 
@@ -74,7 +74,7 @@ class WeightPlannerTest {
         WeightPlan p = planner(WeightQuant.NONE, 0, 13).plan(PROJ, ROTATED, false);
         assertEquals(WeightPlan.Form.FLOAT, p.form());
         assertSame(ROTATED, p.features());
-        assertTrue(p.removeOriginal());
+        assertTrue(p.original().removed());
         assertEquals("weight Rᵀ·W as a new float initializer", p.detail());
         SmoothingPlanner.Decision d = new SmoothingPlanner.Decision("x", new float[D], List.of(PROJ.node()), Optional.empty(), "test", 0.5);
         FeaturePlan both = new FeaturePlan(Optional.of(d), Optional.of(Rotation.HADAMARD), D, "");
@@ -88,7 +88,7 @@ class WeightPlannerTest {
         assertEquals(w, p.method());
         assertEquals(block, p.block());
         assertFalse(p.streamed());
-        assertTrue(p.removeOriginal());
+        assertTrue(p.original().removed());
         return new Form(p.form(), p.int4(), p.detail());
     }
 
@@ -147,12 +147,52 @@ class WeightPlannerTest {
         }), "proj");
         for (LinearLayer l : List.of(shared, output, input, implicit)) {
             WeightPlan p = planner(WeightQuant.RTN8, 0, 13).plan(l, FeaturePlan.NONE, false);
-            assertFalse(p.removeOriginal(), p.detail());
+            assertFalse(p.original().removed(), p.detail());
             assertEquals("W8 rtn per-channel as DequantizeLinear(int8)" + kept, p.detail());
             WeightPlan f = planner(WeightQuant.NONE, 0, 13).plan(l, ROTATED, false);
-            assertFalse(f.removeOriginal());
+            assertFalse(f.original().removed());
             assertEquals("weight Rᵀ·W as a new float initializer" + kept, f.detail());
         }
+    }
+
+    @Test
+    void aFoldedChainGoesWithItsSourcesWhenNothingElseReadsThem() {
+        // W = Reshape(Transpose(W0 [N, D]), shape [D, N])
+        Consumer<GraphBuilder> chain = g -> {
+            String t = g.node("Transpose", "wt", List.of(g.weight("W0", 0.5f, N, D)), List.of("W0t"), GraphBuilder.intsAttr("perm", 1, 0));
+            g.node("Reshape", "wr", List.of(t, g.ints("shape", D, N)), List.of("Wc"));
+        };
+        Consumer<GraphBuilder> matmul = g -> {
+            g.input("x", "batch", "seq", D);
+            g.node("MatMul", "proj", List.of("x", "Wc"), List.of("y"));
+            g.output("y", "batch", "seq", N);
+        };
+        GraphBuilder alone = new GraphBuilder(4);
+        chain.andThen(matmul).accept(alone);
+        WeightPlan p = planner(WeightQuant.RTN8, 0, 13).plan(layer(alone.model(13, 8), "proj"), FeaturePlan.NONE, false);
+        assertEquals(WeightPlan.Form.DEQUANTIZE_LINEAR, p.form());
+        assertEquals("W8 rtn per-channel as DequantizeLinear(int8)", p.detail());
+        assertEquals(List.of("wt", "wr"), p.original().nodes().stream().map(OnnxMl.NodeProto::getName).toList());
+        assertEquals(List.of("shape", "W0"), p.original().initializers());
+        assertTrue(p.original().removed());
+        // the shape is read by another Reshape too: it stays, and the weight still goes
+        GraphBuilder sharedShape = new GraphBuilder(4);
+        chain.andThen(matmul).andThen(g -> {
+            g.node("Reshape", "again", List.of("y", "shape"), List.of("y2"));
+            g.output("y2");
+        }).accept(sharedShape);
+        WeightPlan s = planner(WeightQuant.RTN8, 0, 13).plan(layer(sharedShape.model(13, 8), "proj"), FeaturePlan.NONE, false);
+        assertEquals(List.of("W0"), s.original().initializers());
+        assertTrue(s.original().removed());
+        assertEquals("W8 rtn per-channel as DequantizeLinear(int8)", s.detail());
+        // the Transpose's output is a graph output: only the Reshape and its shape go
+        GraphBuilder sharedT = new GraphBuilder(4);
+        chain.andThen(matmul).andThen(g -> g.output("W0t")).accept(sharedT);
+        WeightPlan t = planner(WeightQuant.RTN8, 0, 13).plan(layer(sharedT.model(13, 8), "proj"), FeaturePlan.NONE, false);
+        assertEquals(List.of("wr"), t.original().nodes().stream().map(OnnxMl.NodeProto::getName).toList());
+        assertEquals(List.of("shape"), t.original().initializers());
+        assertFalse(t.original().removed());
+        assertEquals("W8 rtn per-channel as DequantizeLinear(int8); original 'W0t' kept (read elsewhere)", t.detail());
     }
 
     @Test
@@ -162,7 +202,7 @@ class WeightPlannerTest {
         LinearLayer inThen = layer(m, m.graphs().get(1), "then_linear");
         WeightPlan p = planner(WeightQuant.RTN8, 0, 13).plan(inThen, FeaturePlan.NONE, false);
         assertEquals(WeightPlan.Form.DEQUANTIZE_LINEAR, p.form());
-        assertFalse(p.removeOriginal());
+        assertFalse(p.original().removed());
         assertEquals("W8 rtn per-channel as DequantizeLinear(int8); original 'W_outer' kept (outer-scope initializer)", p.detail());
     }
 
@@ -170,7 +210,7 @@ class WeightPlannerTest {
     void aWeightThatIsNoPlainFloatInitializerIsLeftAsItIs() {
         GraphBuilder g = new GraphBuilder(4);
         g.input("x", "batch", "seq", D);
-        g.node("Transpose", "wt", List.of(g.weight("W0", 0.5f, N, D)), List.of("Wt"), GraphBuilder.intsAttr("perm", 1, 0));
+        g.node("Cast", "wt", List.of(g.int32Weight("W0", 3, D, N)), List.of("Wt"), GraphBuilder.intAttr("to", TensorProto.DataType.FLOAT_VALUE));
         g.node("MatMul", "proj", List.of("x", "Wt"), List.of("y"));
         g.graph().addInitializer(TensorProto.newBuilder().setName("Wh").setDataType(TensorProto.DataType.FLOAT16_VALUE).addDims(D).addDims(N)
                 .setRawData(com.google.protobuf.ByteString.copyFrom(new byte[2 * D * N])));
@@ -180,7 +220,7 @@ class WeightPlannerTest {
         LayerMatches m = LinearFixtures.matches(g.model(13, 8));
         WeightPlan computed = planner(WeightQuant.RTN8, 0, 13).plan(layer(m, "proj"), FeaturePlan.NONE, false);
         assertEquals(WeightPlan.Form.UNCHANGED, computed.form());
-        assertEquals("W8 rtn per-channel skipped: weight 'Wt' is computed by a Transpose node, not a float initializer (weight left as it is)",
+        assertEquals("W8 rtn per-channel skipped: weight 'Wt' is computed from 'W0', which holds int32 values, not floating point (weight left as it is)",
                 computed.detail());
         assertEquals("W4 rtn block=8 skipped: weight 'Wh' is FLOAT16, not float32 (weight left as it is)",
                 planner(WeightQuant.RTN4, 8, 21).plan(layer(m, "half"), FeaturePlan.NONE, false).detail());
@@ -245,7 +285,7 @@ class WeightPlannerTest {
         WeightPlan rtn = planner(WeightQuant.RTN8, 0, 13, CalibrationStats.NONE, ext).plan(l, FeaturePlan.NONE, false);
         assertEquals(WeightPlan.Form.DEQUANTIZE_LINEAR, rtn.form());
         assertTrue(rtn.streamed());
-        assertTrue(rtn.removeOriginal());
+        assertTrue(rtn.original().removed());
         assertSame(FeaturePlan.NONE, rtn.features());
         assertEquals("W8 rtn per-channel as DequantizeLinear(int8) (streamed from external data)", rtn.detail());
         WeightPlan old = planner(WeightQuant.RTN4, 0, 11, CalibrationStats.NONE, ext).plan(l, FeaturePlan.NONE, false);

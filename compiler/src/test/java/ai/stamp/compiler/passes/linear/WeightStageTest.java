@@ -71,8 +71,11 @@ class WeightStageTest {
 
     private static final OnnxMl.ModelProto LINEAR = linear();
 
+    /** The original W goes (the planner's verdict when proj is its only reader). */
+    private static final OriginalWeight DROPS_W = new OriginalWeight(List.of(), List.of("W"), "");
+
     private static WeightPlan plan(WeightPlan.Form form, WeightQuant method, int block, boolean int4, boolean removeOriginal) {
-        return new WeightPlan(form, method, block, int4, false, FeaturePlan.NONE, removeOriginal, "");
+        return new WeightPlan(form, method, block, int4, false, FeaturePlan.NONE, removeOriginal ? DROPS_W : OriginalWeight.KEPT, "");
     }
 
     private record Emitted(OnnxMl.ModelProto model, String weight, List<NodeProto> nodes) {
@@ -218,7 +221,7 @@ class WeightStageTest {
         FeatureWeightTransform rot = new FeatureWeightTransform(null, r);
         float[] w = floats(LINEAR.getGraph(), "W");
         FeaturePlan rotated = new FeaturePlan(Optional.empty(), Optional.of(Rotation.HADAMARD), D, "");
-        Emitted f = emit(LINEAR, new WeightPlan(WeightPlan.Form.FLOAT, WeightQuant.NONE, 0, false, false, rotated, true, ""),
+        Emitted f = emit(LINEAR, new WeightPlan(WeightPlan.Form.FLOAT, WeightQuant.NONE, 0, false, false, rotated, DROPS_W, ""),
                 CalibrationStats.NONE, ExternalWeights.NONE, Rotation.HADAMARD);
         assertEquals("y = MatMul(x, W_rot)", dump(f.model()));
         assertArrayEquals(rot.apply(w, D, N), floats(f.model().getGraph(), "W_rot"));
@@ -228,7 +231,7 @@ class WeightStageTest {
         for (int j = 0; j < D; j++) s[j] = 0.25f + j * 0.1f;
         SmoothingPlanner.Decision d = new SmoothingPlanner.Decision("x", s, List.of(), Optional.empty(), "test", 0.5);
         FeaturePlan smoothed = new FeaturePlan(Optional.of(d), Optional.empty(), D, "");
-        Emitted sq = emit(LINEAR, new WeightPlan(WeightPlan.Form.DEQUANTIZE_LINEAR, WeightQuant.RTN8, 0, false, false, smoothed, true, ""),
+        Emitted sq = emit(LINEAR, new WeightPlan(WeightPlan.Form.DEQUANTIZE_LINEAR, WeightQuant.RTN8, 0, false, false, smoothed, DROPS_W, ""),
                 CalibrationStats.NONE, ExternalWeights.NONE, Rotation.NONE);
         assertEquals("W_dq = DequantizeLinear(W_smooth_rtn8, W_smooth_rtn8_scale)\ny = MatMul(x, W_dq)", dump(sq.model()));
         QuantizedWeight qs = RtnQuantizer.quantize(new FeatureWeightTransform(s, null).apply(w, D, N), D, N, 8, 0);
@@ -251,7 +254,7 @@ class WeightStageTest {
 
         FeatureWeightTransform rot = new FeatureWeightTransform(null, Hadamard.matrix(D));
         FeaturePlan rotated = new FeaturePlan(Optional.empty(), Optional.of(Rotation.HADAMARD), D, "");
-        Emitted er = emit(LINEAR, new WeightPlan(WeightPlan.Form.DEQUANTIZE_LINEAR, WeightQuant.GPTQ4, 0, true, false, rotated, true, ""),
+        Emitted er = emit(LINEAR, new WeightPlan(WeightPlan.Form.DEQUANTIZE_LINEAR, WeightQuant.GPTQ4, 0, true, false, rotated, DROPS_W, ""),
                 stats, ExternalWeights.NONE, Rotation.HADAMARD);
         QuantizedWeight qr = Gptq.quantize(rot.apply(w, D, N), D, N, rot.gram(gram, D), 4, 0);
         assertArrayEquals(qr.values(), int4(initializer(er.model().getGraph(), "W_rot_gptq4"), D * N));
@@ -267,7 +270,7 @@ class WeightStageTest {
                 .setDataLocation(TensorProto.DataLocation.EXTERNAL).addExternalData(kv("location", "w.bin")).build();
         OnnxMl.ModelProto model = LINEAR.toBuilder().setGraph(LINEAR.getGraph().toBuilder().clearInitializer().addInitializer(ext)).build();
         ExternalWeights external = ExternalWeights.of(dir, dir.resolve("scratch"));
-        Emitted e = emit(model, new WeightPlan(WeightPlan.Form.DEQUANTIZE_LINEAR, WeightQuant.RTN8, 0, false, true, FeaturePlan.NONE, true, ""),
+        Emitted e = emit(model, new WeightPlan(WeightPlan.Form.DEQUANTIZE_LINEAR, WeightQuant.RTN8, 0, false, true, FeaturePlan.NONE, DROPS_W, ""),
                 CalibrationStats.NONE, external, Rotation.NONE);
         assertEquals("W_dq = DequantizeLinear(W_rtn8, W_rtn8_scale)\ny = MatMul(x, W_dq)", dump(e.model()));
         QuantizedWeight q = RtnQuantizer.quantize(w, D, N, 8, 0);

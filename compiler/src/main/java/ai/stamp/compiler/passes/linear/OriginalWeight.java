@@ -1,0 +1,88 @@
+package ai.stamp.compiler.passes.linear;
+
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.stamp.compiler.ir.ConstantFolder;
+import ai.stamp.compiler.ir.Graph;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * What of a layer's original weight goes once the layer reads a new one: the nodes that computed it (a Constant,
+ * the chain of a folded weight) and the initializers they read, each only when nothing else reads it. Never a graph
+ * input or output, nothing read by another node (a subgraph's reads count as its If/Loop/Scan node's), nothing of
+ * an enclosing graph.
+ *
+ * @param nodes        removed nodes of the layer's graph
+ * @param initializers removed initializers of the layer's graph
+ * @param note         for the report: "" when the whole weight goes, else which part of it stays and why
+ */
+public record OriginalWeight(List<NodeProto> nodes, List<String> initializers, String note) {
+    /** Nothing removed and nothing to say (the layer keeps reading its weight). */
+    public static final OriginalWeight KEPT = new OriginalWeight(List.of(), List.of(), "");
+
+    public OriginalWeight {
+        nodes = List.copyOf(nodes);
+        initializers = List.copyOf(initializers);
+    }
+
+    /** Whether the weight's values go with it: the tensor the layer read and everything it was computed from. */
+    public boolean removed() { return note.isEmpty() && (!nodes.isEmpty() || !initializers.isEmpty()); }
+
+    /** What goes when {@code layer} stops reading its weight (folded: the planner checked). */
+    static OriginalWeight of(LinearLayer layer) {
+        Graph graph = layer.graph();
+        List<ConstantFolder.Read> reads = LayerWeight.folded(layer).reads();
+        Set<NodeProto> nodes = Collections.newSetFromMap(new IdentityHashMap<>());
+        Set<String> initializers = new LinkedHashSet<>();
+        // a read goes when its readers all go: repeat until nothing more does (the chain is read from the layer down)
+        for (boolean more = true; more; ) {
+            more = false;
+            for (ConstantFolder.Read r : reads) {
+                if (r.graph() != graph || gone(r, nodes, initializers) || !unreadAfter(r, layer, nodes)) continue;
+                if (r.producer() != null) nodes.add(r.producer());
+                else initializers.add(r.tensor());
+                more = true;
+            }
+        }
+        String note = "";
+        for (ConstantFolder.Read r : reads) {
+            if (!r.data() || gone(r, nodes, initializers)) continue;
+            String why = r.graph() != graph ? (r.producer() == null ? "outer-scope initializer" : "computed in an outer scope") : "read elsewhere";
+            note = "; original '" + r.tensor() + "' kept (" + why + ")";
+            break;
+        }
+        List<NodeProto> inOrder = new ArrayList<>();
+        for (NodeProto n : graph.nodes()) if (nodes.contains(n)) inOrder.add(n);
+        return new OriginalWeight(inOrder, List.copyOf(initializers), note);
+    }
+
+    private static boolean gone(ConstantFolder.Read r, Set<NodeProto> nodes, Set<String> initializers) {
+        return r.producer() != null ? nodes.contains(r.producer()) : initializers.contains(r.tensor());
+    }
+
+    /**
+     * Whether nothing reads {@code r}'s tensors (a node's every output) once the layer and {@code gone} are gone: not a
+     * graph input or output, read by no other node; the layer may read it only as its weight.
+     */
+    private static boolean unreadAfter(ConstantFolder.Read r, LinearLayer layer, Set<NodeProto> gone) {
+        Graph graph = r.graph();
+        List<String> tensors = r.producer() != null ? r.producer().getOutputList() : List.of(r.tensor());
+        for (String t : tensors) {
+            if (t.isEmpty()) continue;
+            if (graph.isGraphOutput(t) || graph.isGraphInput(t)) return false;
+            for (NodeProto reader : graph.consumers(t)) {
+                if (reader == layer.node() ? !readsOnlyAsWeight(reader, t) : !gone.contains(reader)) return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean readsOnlyAsWeight(NodeProto layer, String tensor) {
+        for (int i = 0; i < layer.getInputCount(); i++) if (i != 1 && layer.getInput(i).equals(tensor)) return false;
+        return true;
+    }
+}
