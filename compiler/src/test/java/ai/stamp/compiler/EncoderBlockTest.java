@@ -44,7 +44,7 @@ class EncoderBlockTest {
         assertEquals(4, fns.get("HaarSequence_l3_s1"), fns.toString());
         assertEquals(6, fns.get("HaarSequenceInverse_l3_s1"), fns.toString());
         assertEquals(4, fns.get("MixedPrecisionQuantize_ort"), fns.toString());
-        assertEquals(6, fns.get("ScaledMatMulInteger"), fns.toString());
+        assertEquals(6, fns.get("ScaledMatMulInteger_ort"), fns.toString());
         assertFalse(fns.containsKey("MixedPrecisionQdq"), fns.toString());
         // with float weights (the simulation form) a fake quantizer
         Map<String, Integer> simulated = StampCompiler.compile(BLOCK, StampConfig.builder().weights(StampConfig.WeightQuant.NONE).build())
@@ -52,7 +52,7 @@ class EncoderBlockTest {
         assertEquals(4, simulated.get("HaarSequence_l3_s1"), simulated.toString());
         assertEquals(6, simulated.get("HaarSequenceInverse_l3_s1"), simulated.toString());
         assertEquals(4, simulated.get("MixedPrecisionQdq"), simulated.toString());
-        assertFalse(simulated.containsKey("ScaledMatMulInteger"), simulated.toString());
+        assertFalse(simulated.containsKey("ScaledMatMulInteger_ort"), simulated.toString());
     }
 
     @Test

@@ -63,7 +63,7 @@ class StampRuleGraphTest {
                 x_stamp_coeffs = ai.stamp.HaarSequence_l3_s1(x)
                 x_stamp_levels = ai.stamp.TokenPrecision_haar1d_l3_s1_b8-4_band(x_stamp_coeffs)
                 x_stamp_u8,x_stamp_scale,x_stamp_zp = ai.stamp.MixedPrecisionQuantize_ort(x_stamp_coeffs, x_stamp_levels)
-                proj_out_coeffs = ai.stamp.ScaledMatMulInteger(x_stamp_u8, x_stamp_scale, x_stamp_zp, W_rtn8, W_rtn8_colsum, W_rtn8_scale)
+                proj_out_coeffs = ai.stamp.ScaledMatMulInteger_ort(x_stamp_u8, x_stamp_scale, x_stamp_zp, W_rtn8, W_rtn8_colsum, W_rtn8_scale)
                 proj_out = ai.stamp.HaarSequenceInverse_l3_s1(proj_out_coeffs, x)
                 y = Add(proj_out, b)""", GraphDump.of(r.model().getGraph()));
         assertEquals(8, r.model().getIrVersion());
@@ -71,7 +71,7 @@ class StampRuleGraphTest {
         // below opset 13 the quantizer body uses com.microsoft QuantizeLinear, so the model imports that domain too
         assertEquals(List.of(":11", "ai.stamp:1", "com.microsoft:1"),
                 r.model().getOpsetImportList().stream().map(o -> o.getDomain() + ":" + o.getVersion()).toList());
-        assertEquals(List.of("HaarSequence_l3_s1", "TokenPrecision_haar1d_l3_s1_b8-4_band", "MixedPrecisionQuantize_ort", "ScaledMatMulInteger",
+        assertEquals(List.of("HaarSequence_l3_s1", "TokenPrecision_haar1d_l3_s1_b8-4_band", "MixedPrecisionQuantize_ort", "ScaledMatMulInteger_ort",
                 "HaarSequenceInverse_l3_s1"), r.model().getFunctionsList().stream().map(OnnxMl.FunctionProto::getName).toList());
         assertTrue(r.model().getFunctionsList().stream().allMatch(f -> f.getOpsetImport(0).getDomain().isEmpty() && f.getOpsetImport(0).getVersion() == 11));
         // the weight is stored as int8 with its int32 column sums and float per-channel scales; the float W is gone
@@ -98,15 +98,25 @@ class StampRuleGraphTest {
         float[] integer = Ort.run(r.model(), in).get("y");
         assertTrue(Ort.maxRelativeError(simulated, integer) < 1e-4, "integer vs simulation form: " + Ort.maxRelativeError(simulated, integer));
 
-        // the matched baseline likewise; from opset 13 the standard per-axis QuantizeLinear, no com.microsoft
+        // the matched baseline likewise; from opset 13 the standard per-axis QuantizeLinear (the product is still ONNX Runtime's
+        // MatMulIntegerToFloat, unless --portable)
         StampResult base = StampCompiler.compile(linearWithBias(13, 8), StampConfig.builder().mode(StampConfig.Mode.BASELINE).build());
         assertEquals("""
                 x_stamp_levels = ai.stamp.TokenPrecision_identity_l3_s1_b8-4_band(x)
                 x_stamp_u8,x_stamp_scale,x_stamp_zp = ai.stamp.MixedPrecisionQuantize_ql(x, x_stamp_levels)
-                proj_out = ai.stamp.ScaledMatMulInteger(x_stamp_u8, x_stamp_scale, x_stamp_zp, W_rtn8, W_rtn8_colsum, W_rtn8_scale)
+                proj_out = ai.stamp.ScaledMatMulInteger_ort(x_stamp_u8, x_stamp_scale, x_stamp_zp, W_rtn8, W_rtn8_colsum, W_rtn8_scale)
                 y = Add(proj_out, b)""", GraphDump.of(base.model().getGraph()));
-        assertEquals(List.of(":13", "ai.stamp:1"), base.model().getOpsetImportList().stream().map(o -> o.getDomain() + ":" + o.getVersion()).toList());
+        assertEquals(List.of(":13", "ai.stamp:1", "com.microsoft:1"),
+                base.model().getOpsetImportList().stream().map(o -> o.getDomain() + ":" + o.getVersion()).toList());
         assertEquals("A8/4 hi-tokens=sink+band; W8 rtn per-channel as int8 for MatMulInteger", base.report().rewritten().get(0).detail());
+        // --portable: default-domain ops only, in the bodies and in the model's imports
+        StampResult portable = StampCompiler.compile(linearWithBias(13, 8), StampConfig.builder().mode(StampConfig.Mode.BASELINE).portable(true).build());
+        assertEquals(List.of(":13", "ai.stamp:1"), portable.model().getOpsetImportList().stream().map(o -> o.getDomain() + ":" + o.getVersion()).toList());
+        assertTrue(portable.model().getFunctionsList().stream().flatMap(f -> f.getNodeList().stream()).allMatch(n -> n.getDomain().isEmpty()),
+                "standard ops only");
+        Map<String, Object> feed = Map.of("x", Ort.random(5, 2, 9, 8));
+        float[] yPortable = Ort.run(portable.model(), feed).get("y"), yOrt = Ort.run(base.model(), feed).get("y");
+        assertTrue(Ort.maxRelativeError(yPortable, yOrt) < 1e-5, "the two spellings compute the same numbers");
     }
 
     @Test

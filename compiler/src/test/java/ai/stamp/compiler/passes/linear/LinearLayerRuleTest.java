@@ -195,7 +195,7 @@ class LinearLayerRuleTest {
         assertEquals(WeightPlan.Form.INTEGER, p.weight().form(), "quantized for the integer GEMM (--emit auto)");
         assertFalse(p.weight().original().removed(), "still listed as an input: the initializer stays");
         StampResult r = StampCompiler.compile(model, rtn);
-        assertTrue(GraphDump.of(r.model().getGraph()).contains("ScaledMatMulInteger(x_stamp_u8, x_stamp_scale, x_stamp_zp, W_rtn8, W_rtn8_colsum, W_rtn8_scale)"),
+        assertTrue(GraphDump.of(r.model().getGraph()).contains("ScaledMatMulInteger_ort(x_stamp_u8, x_stamp_scale, x_stamp_zp, W_rtn8, W_rtn8_colsum, W_rtn8_scale)"),
                 GraphDump.of(r.model().getGraph()));
         LayerPlan rotated = planned(decisions(model, StampConfig.builder().weights(StampConfig.WeightQuant.NONE)
                 .rotation(StampConfig.Rotation.HADAMARD).build()).get("proj"));
