@@ -50,7 +50,7 @@ class EndToEndTest {
                     l.getAsJsonObject().get("name").getAsString());
         }
         assertTrue(json.get("config").getAsString().endsWith(" weights=rtn8"), json.get("config").getAsString());
-        assertEquals(36, json.getAsJsonObject("insertedFunctions").get("ScaledMatMulInteger").getAsInt());
+        assertEquals(36, json.getAsJsonObject("insertedFunctions").get("ScaledMatMulInteger_ort").getAsInt(), "one integer GEMM per layer");
         assertEquals(12, skipped.size());
         for (var s : skipped) {
             String name = s.getAsJsonObject().get("name").getAsString();
