@@ -30,14 +30,8 @@ public final class MixedPrecisionQdq implements StampOp {
     @Override
     public OnnxMl.FunctionProto function(int opset) {
         OnnxDialect d = new OnnxDialect(opset);
-        String zero = d.floatScalar(0f);
-        String mn = d.min(d.reduceMin("Z", -1), zero); // [..., T, 1]
-        String mx = d.max(d.reduceMax("Z", -1), zero);
-        // true Div (not Mul by a reciprocal) here and in the kernel, so both round identically
-        String scale = d.div(d.max(d.sub(mx, mn), d.floatScalar(QuantNumerics.EPS)), "levels");
-        // zp needs no clip: 0 <= -mn <= mx - mn <= range, so -mn/scale lies in [0, q·(1 + 2 ulp)] and
-        // rounds into [0, q]; the kernel keeps the literal clip and the tests compare the two.
-        String zp = d.round(d.div(d.neg(mn), scale));
+        TokenRange range = TokenRange.of(d, "Z", "levels");
+        String scale = range.scale(), zp = range.zeroPoint();
         // clip(round(z/s) + zp, 0, q) - zp == clip(round(z/s), -zp, q - zp): exact in float32 because zp
         // and round(z/s) are integer-valued floats far below 2^24, and it saves two ops per element.
         String zi = d.min(d.max(d.round(d.div("Z", scale)), d.neg(zp)), d.sub("levels", zp));
@@ -89,6 +83,23 @@ public final class MixedPrecisionQdq implements StampOp {
     }
 
     private static final float ROUND = 0x1.8p23f;
+
+    /**
+     * The per-token scale and zero point in a function body: the part {@link MixedPrecisionQuantize} shares, emitted as
+     * the same nodes in the same order so both bodies compute the same values.
+     */
+    record TokenRange(String scale, String zeroPoint) {
+        static TokenRange of(OnnxDialect d, String z, String levels) {
+            String zero = d.floatScalar(0f);
+            String mn = d.min(d.reduceMin(z, -1), zero); // [..., T, 1]
+            String mx = d.max(d.reduceMax(z, -1), zero);
+            // true Div (not Mul by a reciprocal) here and in the kernel, so both round identically
+            String scale = d.div(d.max(d.sub(mx, mn), d.floatScalar(QuantNumerics.EPS)), levels);
+            // zp needs no clip: 0 <= -mn <= mx - mn <= range, so -mn/scale lies in [0, q·(1 + 2 ulp)] and
+            // rounds into [0, q]; the kernel keeps the literal clip and the tests compare the two.
+            return new TokenRange(scale, d.round(d.div(d.neg(mn), scale)));
+        }
+    }
 
     private static float clip(float v, float lo, float hi) { return Math.min(Math.max(v, lo), hi); }
 }

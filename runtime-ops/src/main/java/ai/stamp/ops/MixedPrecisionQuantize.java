@@ -60,12 +60,9 @@ public final class MixedPrecisionQuantize implements StampOp {
     public OnnxMl.FunctionProto function(int opset) {
         if (form == Form.QUANTIZE_LINEAR && opset < 13) throw new IllegalArgumentException("per-axis QuantizeLinear needs opset 13, got " + opset);
         OnnxDialect d = new OnnxDialect(opset);
-        String zero = d.floatScalar(0f);
-        String mn = d.min(d.reduceMin("Z", -1), zero); // [..., T, 1]
-        String mx = d.max(d.reduceMax("Z", -1), zero);
-        // the same operations in the same order as MixedPrecisionQdq, so the two agree to the bit
-        String scale = d.div(d.max(d.sub(mx, mn), d.floatScalar(QuantNumerics.EPS)), "levels");
-        String zp = d.round(d.div(d.neg(mn), scale));
+        // the same scale and zero point as MixedPrecisionQdq, so the two agree to the bit
+        MixedPrecisionQdq.TokenRange range = MixedPrecisionQdq.TokenRange.of(d, "Z", "levels");
+        String scale = range.scale(), zp = range.zeroPoint();
         if (form == Form.ARITHMETIC) {
             // round(z/scale) + zp >= 0 always (round is odd-symmetric and z >= mn), so only the top needs the clip
             String zi = d.min(d.add(d.round(d.div("Z", scale)), zp), "levels");
