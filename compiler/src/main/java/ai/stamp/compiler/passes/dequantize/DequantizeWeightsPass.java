@@ -4,6 +4,7 @@ import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl;
 import ai.stamp.compiler.config.LayerSelection;
 import ai.stamp.compiler.ir.Graph;
+import ai.stamp.compiler.quant.IntegerSources;
 import ai.stamp.compiler.rewrite.GraphEditor;
 import ai.stamp.compiler.rewrite.GraphWalker;
 import ai.stamp.compiler.rewrite.MalformedNodes;
@@ -37,6 +38,15 @@ public final class DequantizeWeightsPass implements Pass<DequantizeWeightsPass.P
     public record Plan(List<GraphPlan> graphs) {
         /** How many weights are turned back into float. */
         public int weights() { return graphs.stream().mapToInt(g -> g.restores().size()).sum(); }
+
+        /** The restored QDQ weights whose int8 symmetric per-axis integers the linear-layer pass may keep. */
+        public IntegerSources integers() {
+            List<IntegerSources.Source> out = new ArrayList<>();
+            for (GraphPlan g : graphs) {
+                for (WeightRestore r : g.restores()) if (r instanceof QdqWeightRule.Plan p) p.integers().ifPresent(out::add);
+            }
+            return IntegerSources.of(out);
+        }
     }
 
     @Override public String name() { return NAME; }
