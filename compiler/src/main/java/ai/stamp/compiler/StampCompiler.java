@@ -7,6 +7,7 @@ import ai.stamp.compiler.io.LoadedModel;
 import ai.stamp.compiler.io.ModelFile;
 import ai.stamp.compiler.ir.OpsetCheck;
 import ai.stamp.compiler.passes.dequantize.DequantizeWeightsPass;
+import ai.stamp.compiler.quant.IntegerSources;
 import ai.stamp.compiler.passes.embedding.EmbeddingQuantizationPass;
 import ai.stamp.compiler.passes.linear.LayerMatches;
 import ai.stamp.compiler.passes.linear.LinearLayerPass;
@@ -59,14 +60,21 @@ public final class StampCompiler {
         OpsetCheck.requireSupported(model, "the model");
         ModelEditor editor = new ModelEditor(model);
         PassManager passes = new PassManager(editor);
-        OnnxMl.ModelProto prepared = config.dequantizeWeights() ? passes.run(new DequantizeWeightsPass(config.selection())) : model;
+        OnnxMl.ModelProto prepared = model;
+        IntegerSources integers = IntegerSources.NONE;
+        if (config.dequantizeWeights()) {
+            DequantizeWeightsPass pass = new DequantizeWeightsPass(config.selection());
+            DequantizeWeightsPass.Plan plan = pass.plan(model);
+            integers = plan.integers();
+            prepared = passes.apply(pass, plan);
+        }
         EmbeddingQuantizationPass.Plan embeddings = EmbeddingQuantizationPass.Plan.EMPTY;
         if (config.quantizeEmbeddings()) {
             EmbeddingQuantizationPass pass = new EmbeddingQuantizationPass(config.selection());
             embeddings = pass.plan(prepared);
             prepared = passes.apply(pass, embeddings);
         }
-        return new Compilation(passes, prepared, LayerMatches.of(prepared, config.selection()), embeddings, config, external);
+        return new Compilation(passes, prepared, LayerMatches.of(prepared, config.selection()), embeddings, config, external, integers);
     }
 
     /** A model ready for the linear-layer rewrite, with the matcher's verdict on every node. */
@@ -77,9 +85,12 @@ public final class StampCompiler {
         private final EmbeddingQuantizationPass.Plan embeddings;
         private final StampConfig config;
         private final ExternalWeights external;
+        /** The restored QDQ weights' own integers (--dequantize-weights), kept when RTN8 per channel re-quantizes them. */
+        private final IntegerSources integers;
 
         private Compilation(PassManager passes, OnnxMl.ModelProto model, LayerMatches matches, EmbeddingQuantizationPass.Plan embeddings,
-                            StampConfig config, ExternalWeights external) {
+                            StampConfig config, ExternalWeights external, IntegerSources integers) {
+            this.integers = integers;
             this.passes = passes;
             this.model = model;
             this.matches = matches;
@@ -102,7 +113,7 @@ public final class StampCompiler {
             if (config.needsCalibration() && stats.isEmpty()) {
                 throw new StampException(StampException.Kind.BAD_OPTION, "GPTQ, --smooth and --allocate energy need calibration data: add --calib FILE|DIR");
             }
-            LinearLayerPass pass = new LinearLayerPass(config, stats, external, OpsetCheck.defaultOpset(model));
+            LinearLayerPass pass = new LinearLayerPass(config, stats, external, OpsetCheck.defaultOpset(model), integers);
             return new CompilePlan(passes, pass, pass.plan(model, matches), embeddings, config, external);
         }
     }

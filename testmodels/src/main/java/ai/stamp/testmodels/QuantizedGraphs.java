@@ -6,7 +6,7 @@ import com.google.protobuf.ByteString;
 import java.util.List;
 import java.util.Random;
 
-/** Tiny already-quantized graphs (QDQ weights; onnxruntime quantize_dynamic style) for the --dequantize-weights tests. */
+/** Tiny already-quantized graphs (QDQ weights; onnxruntime quantize_dynamic style; com.microsoft MatMulNBits) for the --dequantize-weights tests. */
 public final class QuantizedGraphs {
     private QuantizedGraphs() {}
 
@@ -63,9 +63,118 @@ public final class QuantizedGraphs {
         return model(g, opset);
     }
 
+    /** The zero points of a generated MatMulNBits: none (default 2^(bits-1)), packed uint8, or float (T1). */
+    public enum NBitsZeroPoints { NONE, PACKED, FLOAT }
+
+    /**
+     * One com.microsoft MatMulNBits 'nbits' with random constants: x float [batch, seq, k] (Cast to float16 first
+     * when {@code half}) → MatMulNBits(K = k, N = n, bits, block_size, accuracy_level 0; B uint8 [n, k_blocks,
+     * blob_size], scales [n * k_blocks], zero points as {@code zp}, optional bias [n]) → (Cast to float) → y float
+     * [batch, seq, n]. Opset 17.
+     */
+    public static OnnxMl.ModelProto matMulNBits(int k, int n, int blockSize, int bits, NBitsZeroPoints zp, boolean half, boolean bias, long seed) {
+        Random r = new Random(seed);
+        OnnxMl.GraphProto.Builder g = OnnxMl.GraphProto.newBuilder().setName("nbits");
+        g.addInput(GraphBuilder.valueInfo("x", "batch", "seq", k));
+        String a = "x";
+        if (half) {
+            g.addNode(node("Cast", "x_half", List.of("x"), "x16", GraphBuilder.intAttr("to", TensorProto.DataType.FLOAT16_VALUE)));
+            a = "x16";
+        }
+        String out = half ? "y16" : "y";
+        addMatMulNBits(g, r, "nbits", a, out, k, n, blockSize, bits, zp, half, bias);
+        if (half) g.addNode(node("Cast", "y_float", List.of("y16"), "y", GraphBuilder.intAttr("to", TensorProto.DataType.FLOAT_VALUE)));
+        g.addOutput(GraphBuilder.valueInfo("y", "batch", "seq", n));
+        return model(g, 17);
+    }
+
+    /**
+     * A q4 decoder-like block: x [batch, seq, 64] → MatMulNBits 'fc1' (64 → 80, block 32, packed zero points) → Relu
+     * → MatMulNBits 'fc2' (80 → 64, block 32, K not a multiple of it, no zero points, bias) → y [batch, seq, 64].
+     */
+    public static OnnxMl.ModelProto nbitsDecoder(int opset) {
+        Random r = new Random(23);
+        OnnxMl.GraphProto.Builder g = OnnxMl.GraphProto.newBuilder().setName("nbits_decoder");
+        g.addInput(GraphBuilder.valueInfo("x", "batch", "seq", 64));
+        addMatMulNBits(g, r, "fc1", "x", "h", 64, 80, 32, 4, NBitsZeroPoints.PACKED, false, false);
+        g.addNode(node("Relu", "relu", List.of("h"), "hr"));
+        addMatMulNBits(g, r, "fc2", "hr", "y", 80, 64, 32, 4, NBitsZeroPoints.NONE, false, true);
+        g.addOutput(GraphBuilder.valueInfo("y", "batch", "seq", 64));
+        return model(g, opset);
+    }
+
+    private static void addMatMulNBits(OnnxMl.GraphProto.Builder g, Random r, String name, String a, String out, int k, int n, int blockSize,
+                                       int bits, NBitsZeroPoints zp, boolean half, boolean bias) {
+        int kBlocks = (k + blockSize - 1) / blockSize;
+        int blob = blockSize * bits / 8;
+        byte[] b = new byte[n * kBlocks * blob];
+        r.nextBytes(b);
+        g.addInitializer(TensorProto.newBuilder().setName(name + "_B").setDataType(TensorProto.DataType.UINT8_VALUE)
+                .addDims(n).addDims(kBlocks).addDims(blob).setRawData(ByteString.copyFrom(b)));
+        float[] s = new float[n * kBlocks];
+        for (int i = 0; i < s.length; i++) s[i] = 0.002f + 0.01f * r.nextFloat();
+        g.addInitializer(real(name + "_scales", s, half, n * kBlocks));
+        List<String> inputs = new java.util.ArrayList<>(List.of(a, name + "_B", name + "_scales"));
+        if (zp == NBitsZeroPoints.PACKED) {
+            int perRow = (kBlocks * bits + 7) / 8;
+            byte[] z = new byte[n * perRow];
+            r.nextBytes(z);
+            g.addInitializer(TensorProto.newBuilder().setName(name + "_zp").setDataType(TensorProto.DataType.UINT8_VALUE)
+                    .addDims(n * perRow).setRawData(ByteString.copyFrom(z)));
+        } else if (zp == NBitsZeroPoints.FLOAT) {
+            float[] z = new float[n * kBlocks];
+            for (int i = 0; i < z.length; i++) z[i] = r.nextFloat() * ((1 << bits) - 1);
+            g.addInitializer(real(name + "_zp", z, half, n * kBlocks));
+        }
+        inputs.add(zp == NBitsZeroPoints.NONE ? "" : name + "_zp");
+        if (bias) {
+            float[] v = new float[n];
+            for (int i = 0; i < n; i++) v[i] = (float) (0.1 * r.nextGaussian());
+            g.addInitializer(real(name + "_bias", v, half, n));
+            inputs.add("");
+            inputs.add(name + "_bias");
+        }
+        while (inputs.get(inputs.size() - 1).isEmpty()) inputs.remove(inputs.size() - 1);
+        g.addNode(OnnxMl.NodeProto.newBuilder().setOpType("MatMulNBits").setDomain("com.microsoft").setName(name).addAllInput(inputs).addOutput(out)
+                .addAttribute(GraphBuilder.intAttr("K", k)).addAttribute(GraphBuilder.intAttr("N", n)).addAttribute(GraphBuilder.intAttr("bits", bits))
+                .addAttribute(GraphBuilder.intAttr("block_size", blockSize)).addAttribute(GraphBuilder.intAttr("accuracy_level", 0)));
+    }
+
+    /** A float32 tensor, or float16 (round to nearest even) when {@code half}. */
+    private static TensorProto real(String name, float[] v, boolean half, long... dims) {
+        if (!half) return floats(name, v, dims);
+        byte[] raw = new byte[v.length * 2];
+        for (int i = 0; i < v.length; i++) {
+            int h = toHalf(v[i]);
+            raw[2 * i] = (byte) h;
+            raw[2 * i + 1] = (byte) (h >> 8);
+        }
+        TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.FLOAT16_VALUE).setRawData(ByteString.copyFrom(raw));
+        for (long d : dims) t.addDims(d);
+        return t.build();
+    }
+
+    /** IEEE half bits of a normal-range float (the generated values are), round to nearest even. */
+    private static int toHalf(float f) {
+        int bits = Float.floatToRawIntBits(f);
+        int sign = (bits >>> 16) & 0x8000;
+        int e = ((bits >>> 23) & 0xff) - 127 + 15;
+        int mant = bits & 0x7fffff;
+        if (f == 0) return sign;
+        if (e <= 0 || e >= 0x1f) throw new IllegalArgumentException("outside the normal float16 range: " + f);
+        int h = (e << 10) | (mant >>> 13);
+        int rem = mant & 0x1fff;
+        if (rem > 0x1000 || (rem == 0x1000 && (h & 1) != 0)) h++;
+        return sign | h;
+    }
+
     private static OnnxMl.ModelProto model(OnnxMl.GraphProto.Builder g, int opset) {
-        return OnnxMl.ModelProto.newBuilder().setIrVersion(8).setProducerName("QuantizedGraphs")
-                .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain("").setVersion(opset)).setGraph(g).build();
+        OnnxMl.ModelProto.Builder m = OnnxMl.ModelProto.newBuilder().setIrVersion(8).setProducerName("QuantizedGraphs")
+                .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain("").setVersion(opset)).setGraph(g);
+        if (g.getNodeList().stream().anyMatch(n -> n.getDomain().equals("com.microsoft"))) {
+            m.addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain("com.microsoft").setVersion(1));
+        }
+        return m.build();
     }
 
     private static OnnxMl.NodeProto node(String op, String name, List<String> in, String out, OnnxMl.AttributeProto... attrs) {

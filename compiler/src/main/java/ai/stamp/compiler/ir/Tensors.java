@@ -129,6 +129,38 @@ public final class Tensors {
         return raw(TensorProto.DataType.FLOAT_VALUE, b, dims);
     }
 
+    /** An unnamed float16 tensor of {@code dims} holding {@code values} rounded to nearest even (as Cast does). */
+    public static TensorProto float16Tensor(float[] values, long... dims) {
+        ByteBuffer b = littleEndian(values.length * 2);
+        for (float v : values) b.putShort((short) floatToHalf(v));
+        return raw(TensorProto.DataType.FLOAT16_VALUE, b, dims);
+    }
+
+    /** The IEEE half-precision bits nearest to {@code f} (ties to even; overflow to infinity, NaN stays NaN). */
+    static int floatToHalf(float f) {
+        int bits = Float.floatToRawIntBits(f);
+        int sign = (bits >>> 16) & 0x8000;
+        int exponent = (bits >>> 23) & 0xff;
+        int mantissa = bits & 0x7fffff;
+        if (exponent == 0xff) return sign | 0x7c00 | (mantissa != 0 ? 0x200 | (mantissa >>> 13) : 0);
+        int e = exponent - 127 + 15;
+        if (e >= 0x1f) return sign | 0x7c00;
+        if (e <= 0) {
+            if (e < -10) return sign;
+            int m = mantissa | 0x800000;
+            int shift = 14 - e;
+            int h = m >>> shift;
+            int rem = m & ((1 << shift) - 1);
+            int half = 1 << (shift - 1);
+            if (rem > half || (rem == half && (h & 1) != 0)) h++;
+            return sign | h;
+        }
+        int h = (e << 10) | (mantissa >>> 13);
+        int rem = mantissa & 0x1fff;
+        if (rem > 0x1000 || (rem == 0x1000 && (h & 1) != 0)) h++;
+        return sign | h;
+    }
+
     private static ByteBuffer littleEndian(int bytes) { return ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN); }
 
     /** An unnamed tensor of {@code type} and {@code dims} whose raw data is {@code bytes}' backing array. */

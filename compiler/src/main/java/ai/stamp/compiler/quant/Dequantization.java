@@ -43,4 +43,40 @@ public final class Dequantization {
         }
         return Optional.of(out);
     }
+
+    /**
+     * The [K, N] (row-major) weight of a com.microsoft MatMulNBits, as ONNX Runtime dequantizes it: B holds, for each
+     * output column n and each of the {@code ceil(K / blockSize)} blocks along K, {@code blockSize * bits / 8} bytes
+     * ({@code bits} 4: two values per byte, low nibble first; 8: one); {@code W[k][n] = (q - zp) * scale} with the
+     * block's scale {@code scales[n * kBlocks + block]} and zero point: {@code packedZp} (uint8, per column
+     * {@code ceil(kBlocks * bits / 8)} bytes, 4-bit ones low nibble first), {@code floatZp} ({@code [n * kBlocks + block]}),
+     * or {@code 2^(bits - 1)} when both are null. The last block's padding (K not a multiple of the block size) is
+     * ignored. The caller checked the sizes.
+     */
+    public static float[] matMulNBits(int[] b, int k, int n, int bits, int blockSize, float[] scales, int[] packedZp, float[] floatZp) {
+        int kBlocks = (k + blockSize - 1) / blockSize;
+        int blob = blockSize * bits / 8;
+        int zpPerColumn = (kBlocks * bits + 7) / 8;
+        float defaultZp = 1 << (bits - 1);
+        float[] w = new float[k * n];
+        for (int col = 0; col < n; col++) {
+            for (int block = 0; block < kBlocks; block++) {
+                int sb = col * kBlocks + block;
+                float scale = scales[sb];
+                float zp;
+                if (floatZp != null) zp = floatZp[sb];
+                else if (packedZp == null) zp = defaultZp;
+                else if (bits == 8) zp = packedZp[col * zpPerColumn + block];
+                else zp = (packedZp[col * zpPerColumn + block / 2] >> (block % 2 == 0 ? 0 : 4)) & 0x0f;
+                int base = sb * blob;
+                for (int i = 0; i < blockSize; i++) {
+                    int row = block * blockSize + i;
+                    if (row >= k) break;
+                    int q = bits == 8 ? b[base + i] : (b[base + i / 2] >> (i % 2 == 0 ? 0 : 4)) & 0x0f;
+                    w[row * n + col] = (q - zp) * scale;
+                }
+            }
+        }
+        return w;
+    }
 }

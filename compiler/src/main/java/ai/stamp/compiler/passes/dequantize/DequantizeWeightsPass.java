@@ -4,6 +4,7 @@ import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl;
 import ai.stamp.compiler.config.LayerSelection;
 import ai.stamp.compiler.ir.Graph;
+import ai.stamp.compiler.quant.IntegerSources;
 import ai.stamp.compiler.rewrite.GraphEditor;
 import ai.stamp.compiler.rewrite.GraphWalker;
 import ai.stamp.compiler.rewrite.MalformedNodes;
@@ -19,8 +20,8 @@ import java.util.Set;
 
 /**
  * {@code --dequantize-weights}: turns already-quantized weights of linear layers back into float (computed in Java)
- * so the linear-layer pass can rewrite them like float ones. Two rules ({@link QdqWeightRule},
- * {@link DynamicQuantMatMulRule}) per graph; then what they leave unread goes: DynamicQuantizeLinear nodes whose
+ * so the linear-layer pass can rewrite them like float ones. Three rules ({@link QdqWeightRule},
+ * {@link DynamicQuantMatMulRule}, {@link MatMulNBitsRule}) per graph; then what they leave unread goes: DynamicQuantizeLinear nodes whose
  * outputs nothing reads any more, and the integer initializers only the removed nodes read.
  */
 public final class DequantizeWeightsPass implements Pass<DequantizeWeightsPass.Plan> {
@@ -37,6 +38,15 @@ public final class DequantizeWeightsPass implements Pass<DequantizeWeightsPass.P
     public record Plan(List<GraphPlan> graphs) {
         /** How many weights are turned back into float. */
         public int weights() { return graphs.stream().mapToInt(g -> g.restores().size()).sum(); }
+
+        /** The restored QDQ weights whose int8 symmetric per-axis integers the linear-layer pass may keep. */
+        public IntegerSources integers() {
+            List<IntegerSources.Source> out = new ArrayList<>();
+            for (GraphPlan g : graphs) {
+                for (WeightRestore r : g.restores()) if (r instanceof QdqWeightRule.Plan p) p.integers().ifPresent(out::add);
+            }
+            return IntegerSources.of(out);
+        }
     }
 
     @Override public String name() { return NAME; }
@@ -54,6 +64,7 @@ public final class DequantizeWeightsPass implements Pass<DequantizeWeightsPass.P
     private GraphPlan planGraph(Graph graph) {
         QdqWeightRule qdqRule = new QdqWeightRule(selection);
         DynamicQuantMatMulRule dynamicRule = new DynamicQuantMatMulRule(selection);
+        MatMulNBitsRule nbitsRule = new MatMulNBitsRule(selection);
         List<WeightRestore> restores = new ArrayList<>();
         Set<NodeProto> removed = Collections.newSetFromMap(new IdentityHashMap<>());
         Set<String> freed = new LinkedHashSet<>();
@@ -66,6 +77,10 @@ public final class DequantizeWeightsPass implements Pass<DequantizeWeightsPass.P
                     && Collections.disjoint(identitySet(p.plan().removed()), removed)) {
                 restores.add(p.plan());
                 removed.addAll(p.plan().removed());
+                freed.addAll(p.plan().freedInputs());
+            } else if (MalformedNodes.guard(graph, node, () -> nbitsRule.match(graph, node)) instanceof Match.Planned<MatMulNBitsRule.Plan> p) {
+                restores.add(p.plan());
+                removed.add(p.plan().node());
                 freed.addAll(p.plan().freedInputs());
             }
         }
@@ -104,11 +119,13 @@ public final class DequantizeWeightsPass implements Pass<DequantizeWeightsPass.P
     public void rewrite(Plan plan, ModelEditor editor) {
         QdqWeightRule qdqRule = new QdqWeightRule(selection);
         DynamicQuantMatMulRule dynamicRule = new DynamicQuantMatMulRule(selection);
+        MatMulNBitsRule nbitsRule = new MatMulNBitsRule(selection);
         for (GraphPlan g : plan.graphs()) {
             GraphEditor edit = editor.graph(g.graph(), NAME);
             for (WeightRestore r : g.restores()) {
                 if (r instanceof QdqWeightRule.Plan p) qdqRule.rewrite(p, edit.as(qdqRule.name()));
                 else if (r instanceof DynamicQuantMatMulRule.Plan p) dynamicRule.rewrite(p, edit.as(dynamicRule.name()));
+                else if (r instanceof MatMulNBitsRule.Plan p) nbitsRule.rewrite(p, edit.as(nbitsRule.name()));
             }
             for (NodeProto n : g.unusedQuantizers()) edit.remove(n);
             for (String name : g.unusedInitializers()) edit.removeInitializer(name);

@@ -10,6 +10,7 @@ import ai.stamp.compiler.ir.OpSets;
 import ai.stamp.compiler.ir.Tensors;
 import ai.stamp.compiler.passes.linear.LinearLayerMatcher;
 import ai.stamp.compiler.quant.Dequantization;
+import ai.stamp.compiler.quant.IntegerSources;
 import ai.stamp.compiler.rewrite.GraphEditor;
 import ai.stamp.compiler.rewrite.Match;
 import ai.stamp.compiler.rewrite.Rule;
@@ -27,8 +28,12 @@ import java.util.Set;
 final class QdqWeightRule implements Rule<QdqWeightRule.Plan> {
     static final String NAME = "dequantize-weights/qdq";
 
-    /** {@code dequantize} is replaced by {@code value} (named as its output). */
-    record Plan(NodeProto dequantize, TensorProto value) implements WeightRestore {}
+    /**
+     * {@code dequantize} is replaced by {@code value} (named as its output); {@code integers}: its int8 values and
+     * per-axis scales when it is symmetric (zero point absent or 0) per axis of a rank-2 weight, for the linear-layer
+     * pass to keep ({@link IntegerSources}).
+     */
+    record Plan(NodeProto dequantize, TensorProto value, Optional<IntegerSources.Source> integers) implements WeightRestore {}
 
     private final LayerSelection selection;
     /** DequantizeLinear nodes already planned (two layers may read one weight). */
@@ -46,7 +51,7 @@ final class QdqWeightRule implements Rule<QdqWeightRule.Plan> {
         Optional<TensorProto> value = dequantizeLinear(graph, dq);
         if (value.isEmpty()) return Match.notApplicable();
         claimed.add(dq);
-        return Match.planned(new Plan(dq, value.get()));
+        return Match.planned(new Plan(dq, value.get(), integerSource(graph, dq, value.get())));
     }
 
     @Override
@@ -65,6 +70,27 @@ final class QdqWeightRule implements Rule<QdqWeightRule.Plan> {
             t = n.getInput(0);
         }
         return null;
+    }
+
+    /** The int8 symmetric per-axis source of a rank-2 DequantizeLinear this rule restores to {@code value}, or empty. */
+    static Optional<IntegerSources.Source> integerSource(Graph graph, NodeProto dq, TensorProto value) {
+        TensorProto x = ConstantValues.tensor(graph, dq.getInput(0)).orElse(null);
+        TensorProto scale = ConstantValues.tensor(graph, dq.getInput(1)).orElse(null);
+        if (x == null || scale == null || x.getDataType() != TensorProto.DataType.INT8_VALUE || x.getDimsCount() != 2) return Optional.empty();
+        long axis = Attrs.i(dq, "axis", 1);
+        if (axis < 0) axis += 2;
+        if (axis < 0 || axis > 1 || scale.getDimsCount() != 1 || scale.getDims(0) != x.getDims((int) axis)) return Optional.empty();
+        if (dq.getInputCount() > 2 && !dq.getInput(2).isEmpty()) {
+            int[] zp = ConstantValues.tensor(graph, dq.getInput(2)).flatMap(z -> Tensors.readBytes(z, z.getDataType())).orElse(null);
+            if (zp == null) return Optional.empty();
+            for (int z : zp) if (z != 0) return Optional.empty();
+        }
+        int[] q = Tensors.readBytes(x, TensorProto.DataType.INT8_VALUE).orElse(null);
+        float[] s = Tensors.readFloats(scale).orElse(null);
+        if (q == null || s == null) return Optional.empty();
+        byte[] values = new byte[q.length];
+        for (int i = 0; i < q.length; i++) values[i] = (byte) q[i];
+        return Optional.of(new IntegerSources.Source(dq.getOutput(0), value, values, (int) x.getDims(0), (int) x.getDims(1), s, (int) axis));
     }
 
     /** The float tensor a DequantizeLinear of constants computes; empty when unsupported. */

@@ -17,7 +17,9 @@ import java.util.Set;
  *   <li>a linear layer whose weight is {@code DequantizeLinear} of an integer constant (QDQ weights), or a
  *       {@code Cast} of an integer initializer: the layer is skipped with an "already quantized" reason;</li>
  *   <li>integer matmul nodes ({@code MatMulInteger}, {@code QLinearMatMul}, {@code MatMulNBits}, ...): they are not
- *       MatMul/Gemm and never rewritten, but they are listed in the report's skipped list with the reason.</li>
+ *       MatMul/Gemm and never rewritten, but they are listed in the report's skipped list with the reason (with
+ *       {@code --dequantize-weights}, the quantize_dynamic MatMulInteger chain and MatMulNBits of constants become
+ *       float MatMuls first; the ones left are the forms it does not support).</li>
  * </ul>
  * Models written by {@code stamp-onnx --weights} also carry DequantizeLinear weights, but they import the
  * {@code ai.stamp} domain and are refused earlier ({@link OpsetCheck}).
@@ -80,6 +82,12 @@ public final class QuantizedWeightDetector {
     /** The report's skip reason for an integer matmul node that is still in the graph. */
     public static String integerMatMulReason(NodeProto node, boolean dequantizeRequested) {
         String what = "already quantized: " + node.getOpType() + " computes on integer operands";
+        if (node.getOpType().equals("MatMulNBits")) {
+            return what + (dequantizeRequested
+                    ? "; --dequantize-weights converts MatMulNBits only with bits 4 or 8, a power-of-two block_size >= 16, constant B, "
+                            + "float/float16 scales, uint8 zero points (or float ones with 4 bits) matching K and N, and no g_idx; this one is not of that form (not supported)"
+                    : "; use --dequantize-weights to turn MatMulNBits back into a float MatMul and rewrite it");
+        }
         if (!node.getOpType().equals("MatMulInteger")) return what + "; not supported by stamp-onnx (even with --dequantize-weights)";
         return what + (dequantizeRequested
                 ? "; not the DynamicQuantizeLinear -> MatMulInteger -> Cast -> Mul(scale) pattern with constant weight, so --dequantize-weights cannot convert it (not supported)"

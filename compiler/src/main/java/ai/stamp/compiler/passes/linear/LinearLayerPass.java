@@ -7,6 +7,7 @@ import ai.stamp.compiler.StampReport;
 import ai.stamp.compiler.calibration.CalibrationStats;
 import ai.stamp.compiler.io.ExternalWeights;
 import ai.stamp.compiler.ir.Graph;
+import ai.stamp.compiler.quant.IntegerSources;
 import ai.stamp.compiler.quant.WeightStorage;
 import ai.stamp.compiler.rewrite.GraphWalker;
 import ai.stamp.compiler.rewrite.MalformedNodes;
@@ -33,12 +34,19 @@ public final class LinearLayerPass implements Pass<LinearLayerPass.Plan> {
     private final CalibrationStats stats;
     private final ExternalWeights external;
     private final int opset;
+    private final IntegerSources integers;
 
     /**
      * @param opset    the model's default opset (the stored weight forms depend on it)
      * @param external how external-data weights are read (NONE: they are left as they are)
      */
     public LinearLayerPass(StampConfig config, CalibrationStats stats, ExternalWeights external, int opset) {
+        this(config, stats, external, opset, IntegerSources.NONE);
+    }
+
+    /** As above; {@code integers}: the restored QDQ weights' own integers, kept where RTN8 per channel re-quantizes them. */
+    public LinearLayerPass(StampConfig config, CalibrationStats stats, ExternalWeights external, int opset, IntegerSources integers) {
+        this.integers = integers;
         this.config = config;
         this.stats = stats;
         this.external = external;
@@ -79,7 +87,7 @@ public final class LinearLayerPass implements Pass<LinearLayerPass.Plan> {
     public Plan plan(OnnxMl.ModelProto model, LayerMatches matches) {
         LinearLayerRule.Planners planners = new LinearLayerRule.Planners(
                 new TokenPlanner(config.mode(), config.sequence(), config.precision(), stats),
-                new WeightPlanner(config.weightQuantization(), new WeightStorage(opset), stats, external),
+                new WeightPlanner(config.weightQuantization(), new WeightStorage(opset), stats, external, integers),
                 config.inverseAt(), config.features(), stats, config.dequantizeWeights(),
                 config.weightQuantization().enabled() || config.features().any(),
                 model.getIrVersion() >= MIN_IR_OVERRIDABLE_INITIALIZERS, config.emit(), quantizeForm(),

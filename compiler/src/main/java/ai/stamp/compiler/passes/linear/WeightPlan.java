@@ -1,6 +1,7 @@
 package ai.stamp.compiler.passes.linear;
 
 import ai.stamp.compiler.StampConfig;
+import ai.stamp.compiler.quant.QuantizedWeight;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -16,9 +17,17 @@ import java.util.regex.Pattern;
  * @param features       the feature transforms folded into the weight offline
  * @param original       what of the original weight is dropped (the parts only this layer reads)
  * @param detail         for the report ("" when the weight is unchanged and no method is on)
+ * @param kept           the existing int8 values and scales stored instead of quantizing (RTN8 per channel of a QDQ
+ *                       weight {@code --dequantize-weights} restored from them, see {@link ai.stamp.compiler.quant.IntegerSources})
  */
 public record WeightPlan(Form form, StampConfig.WeightQuant method, int block, boolean int4, boolean streamed, FeaturePlan features,
-                         OriginalWeight original, String detail) {
+                         OriginalWeight original, String detail, Optional<QuantizedWeight> kept) {
+    /** A plan that quantizes (or not) the weight itself; {@code kept} (the existing integers to store as they are) is empty. */
+    public WeightPlan(Form form, StampConfig.WeightQuant method, int block, boolean int4, boolean streamed, FeaturePlan features,
+                      OriginalWeight original, String detail) {
+        this(form, method, block, int4, streamed, features, original, detail, Optional.empty());
+    }
+
     /** How a report detail ends when a configured method left the weight as it was: "W8 rtn per-channel skipped: REASON (weight left as it is)". */
     private static final Pattern SKIPPED = Pattern.compile("(?:^|; )W\\d+ (?:rtn|gptq)[^;]* skipped: (.+) \\(weight left as it is\\)$");
 

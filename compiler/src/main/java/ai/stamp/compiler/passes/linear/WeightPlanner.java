@@ -7,6 +7,8 @@ import ai.stamp.compiler.calibration.ActivationStats;
 import ai.stamp.compiler.calibration.CalibrationStats;
 import ai.stamp.compiler.config.WeightQuantization;
 import ai.stamp.compiler.io.ExternalWeights;
+import ai.stamp.compiler.quant.IntegerSources;
+import ai.stamp.compiler.quant.QuantizedWeight;
 import ai.stamp.compiler.quant.WeightStorage;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -20,7 +22,11 @@ import java.util.Optional;
  * ({@link LayerWeight}: an initializer or Constant, or a chain of shape-only ops and Cast to float over one, of this graph
  * or an outer one) is quantized; anything else is left as it is and the detail says why.
  */
-record WeightPlanner(WeightQuantization config, WeightStorage storage, CalibrationStats stats, ExternalWeights external) {
+record WeightPlanner(WeightQuantization config, WeightStorage storage, CalibrationStats stats, ExternalWeights external, IntegerSources integers) {
+
+    WeightPlanner(WeightQuantization config, WeightStorage storage, CalibrationStats stats, ExternalWeights external) {
+        this(config, storage, stats, external, IntegerSources.NONE);
+    }
 
     /**
      * The weight's plan; {@code integerProduct}: the layer's activation is quantized per token and its product may be an
@@ -49,7 +55,13 @@ record WeightPlanner(WeightQuantization config, WeightStorage storage, Calibrati
                     "weight " + describe(features) + " as a new float initializer" + original.note());
         }
         if (method.isGptq()) requireGram(layer);
-        return quantized(method, tag, features, false, original, integerProduct);
+        // a QDQ weight --dequantize-weights restored from int8 symmetric per-output-channel values: RTN8 per channel keeps them
+        Optional<QuantizedWeight> kept = method == StampConfig.WeightQuant.RTN8 && block == 0 && features.isIdentity() && init.isPresent()
+                ? integers.perOutputChannel(w, init.get(), layer.transposeWeight()) : Optional.empty();
+        WeightPlan plan = quantized(method, kept.isPresent() ? tag + " (the QDQ weight's own int8 values and scales)" : tag, features, false, original,
+                integerProduct);
+        return kept.isEmpty() ? plan : new WeightPlan(plan.form(), plan.method(), plan.block(), plan.int4(), plan.streamed(), plan.features(),
+                plan.original(), plan.detail(), kept);
     }
 
     /** The stored form of a quantized weight: for the integer GEMM, else what the opset allows (see {@link WeightStorage}). */

@@ -62,7 +62,7 @@ final class WeightStage {
         float[] values = transform.apply(LayerWeight.valuesDN(layer), d, n);
         if (plan.form() == WeightPlan.Form.FLOAT) return Emitted.of(edit.addInitializer(w + transform.suffix(), Tensors.floatTensor(values, d, n)));
         int bits = plan.method().bits();
-        QuantizedWeight q = plan.method().isGptq()
+        QuantizedWeight q = plan.kept().isPresent() ? plan.kept().get() : plan.method().isGptq()
                 ? Gptq.quantize(values, d, n, transform.gram(gram(layer), d), bits, plan.block())
                 : RtnQuantizer.quantize(values, d, n, bits, plan.block());
         String prefix = w + transform.suffix() + "_" + kind(plan) + bits;
