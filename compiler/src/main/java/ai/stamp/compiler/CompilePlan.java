@@ -2,6 +2,7 @@ package ai.stamp.compiler;
 
 import ai.onnx.proto.OnnxMl;
 import ai.stamp.compiler.io.ExternalWeights;
+import ai.stamp.compiler.passes.cleanup.UnusedInitializersPass;
 import ai.stamp.compiler.passes.embedding.EmbeddingQuantizationPass;
 import ai.stamp.compiler.passes.linear.LinearLayerPass;
 import ai.stamp.compiler.rewrite.FunctionRegistry;
@@ -54,6 +55,8 @@ public final class CompilePlan {
         emitted = true;
         try {
             passes.apply(pass, plan);
+            // last: the initializers nothing reads any more (originals of shared or outer-scope weights, dequantized integers)
+            passes.run(new UnusedInitializersPass());
             ModelEditor editor = passes.editor();
             FunctionRegistry functions = editor.functions();
             if (!functions.isEmpty()) {

@@ -27,8 +27,15 @@ import java.util.Set;
 final class QdqWeightRule implements Rule<QdqWeightRule.Plan> {
     static final String NAME = "dequantize-weights/qdq";
 
-    /** {@code dequantize} is replaced by {@code value} (named as its output). */
-    record Plan(NodeProto dequantize, TensorProto value) implements WeightRestore {}
+    /**
+     * {@code dequantize} is replaced by {@code value} (named as its output); or, when {@code owner} is not null (the
+     * DequantizeLinear reads only initializers of that enclosing graph, as in the branches of a merged decoder), the
+     * value is added once to {@code owner} under a fresh name, shared by every DequantizeLinear of the same inputs and
+     * attributes ({@code key}), and {@code dequantize} becomes an Identity of it.
+     */
+    record Plan(NodeProto dequantize, TensorProto value, Graph owner, String key) implements WeightRestore {
+        Plan(NodeProto dequantize, TensorProto value) { this(dequantize, value, null, null); }
+    }
 
     private final LayerSelection selection;
     /** DequantizeLinear nodes already planned (two layers may read one weight). */
@@ -46,11 +53,33 @@ final class QdqWeightRule implements Rule<QdqWeightRule.Plan> {
         Optional<TensorProto> value = dequantizeLinear(graph, dq);
         if (value.isEmpty()) return Match.notApplicable();
         claimed.add(dq);
-        return Match.planned(new Plan(dq, value.get()));
+        Graph owner = outerOwner(graph, dq);
+        if (owner == null) return Match.planned(new Plan(dq, value.get()));
+        String key = owner.scope() + "|" + String.join(",", dq.getInputList()) + "|" + dq.getAttributeList();
+        return Match.planned(new Plan(dq, value.get(), owner, key));
+    }
+
+    /** The enclosing graph whose initializers are all of {@code dq}'s inputs, or null (some are this graph's, or not initializers). */
+    private static Graph outerOwner(Graph graph, NodeProto dq) {
+        Graph owner = null;
+        for (String in : dq.getInputList()) {
+            if (in.isEmpty()) continue;
+            Optional<Graph> g = graph.definingGraph(in);
+            if (g.isEmpty() || g.get() == graph || g.get().producer(in).isPresent()) return null;
+            if (owner != null && owner != g.get()) return null;
+            owner = g.get();
+        }
+        return owner;
     }
 
     @Override
     public void rewrite(Plan plan, GraphEditor edit) { edit.replaceByInitializer(plan.dequantize(), plan.value()); }
+
+    /** An outer-scope plan: {@code shared} the name of the value in its owner graph (added by the first DequantizeLinear). */
+    void rewriteShared(Plan plan, GraphEditor edit, String shared) {
+        NodeProto dq = plan.dequantize();
+        edit.replace(dq, java.util.List.of(edit.node("Identity", java.util.List.of(shared), java.util.List.of(dq.getOutput(0)), Graph.nameOf(dq))));
+    }
 
     /** The DequantizeLinear that produces the weight {@code tensor} (through shape-only ops), or null. */
     static NodeProto findDequantize(Graph graph, String tensor) {

@@ -16,9 +16,27 @@ import java.util.regex.Pattern;
  * @param features       the feature transforms folded into the weight offline
  * @param original       what of the original weight is dropped (the parts only this layer reads)
  * @param detail         for the report ("" when the weight is unchanged and no method is on)
+ * @param shared         the stored weight this layer shares with others that read the same outer-scope weight with the
+ *                       same plan (emitted once, into the graph that holds the original), or null
  */
 public record WeightPlan(Form form, StampConfig.WeightQuant method, int block, boolean int4, boolean streamed, FeaturePlan features,
-                         OriginalWeight original, String detail) {
+                         OriginalWeight original, String detail, SharedWeight shared) {
+    /** A plan whose stored weight is this layer's own. */
+    public WeightPlan(Form form, StampConfig.WeightQuant method, int block, boolean int4, boolean streamed, FeaturePlan features,
+                      OriginalWeight original, String detail) {
+        this(form, method, block, int4, streamed, features, original, detail, null);
+    }
+
+    /** This plan with the model-level decision on its original ({@link OriginalWeight#acrossLayers}), the detail saying so. */
+    WeightPlan withOriginal(OriginalWeight o) {
+        String d = detail.endsWith(original.note()) && !original.note().isEmpty()
+                ? detail.substring(0, detail.length() - original.note().length()) + OriginalWeight.droppedNote(o.outer().get(0).tensor()) : detail;
+        return new WeightPlan(form, method, block, int4, streamed, features, o, d, shared);
+    }
+
+    /** This plan, its stored weight shared as {@code s} (null: its own). */
+    WeightPlan sharing(SharedWeight s) { return new WeightPlan(form, method, block, int4, streamed, features, original, detail, s); }
+
     /** How a report detail ends when a configured method left the weight as it was: "W8 rtn per-channel skipped: REASON (weight left as it is)". */
     private static final Pattern SKIPPED = Pattern.compile("(?:^|; )W\\d+ (?:rtn|gptq)[^;]* skipped: (.+) \\(weight left as it is\\)$");
 

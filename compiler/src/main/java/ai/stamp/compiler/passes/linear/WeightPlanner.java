@@ -20,7 +20,22 @@ import java.util.Optional;
  * ({@link LayerWeight}: an initializer or Constant, or a chain of shape-only ops and Cast to float over one, of this graph
  * or an outer one) is quantized; anything else is left as it is and the detail says why.
  */
-record WeightPlanner(WeightQuantization config, WeightStorage storage, CalibrationStats stats, ExternalWeights external) {
+record WeightPlanner(WeightQuantization config, WeightStorage storage, CalibrationStats stats, ExternalWeights external,
+                     java.util.Map<String, SharedWeight> shared) {
+    /** A planner that never shares stored weights between layers. */
+    WeightPlanner(WeightQuantization config, WeightStorage storage, CalibrationStats stats, ExternalWeights external) {
+        this(config, storage, stats, external, null);
+    }
+
+    /**
+     * {@code plan} with its stored weight shared with the other layers of the model that read the same outer-scope weight
+     * and plan the same stored form ({@link SharedWeight}), where there are such.
+     */
+    private WeightPlan share(LinearLayer layer, WeightPlan plan) {
+        if (plan.form() == WeightPlan.Form.UNCHANGED || plan.streamed()) return plan;
+        return SharedWeight.of(shared, layer, plan.form(), new SharedWeight.WeightPlanPart(plan.method(), plan.block(), plan.int4(), plan.features()))
+                .map(plan::sharing).orElse(plan);
+    }
 
     /**
      * The weight's plan; {@code integerProduct}: the layer's activation is quantized per token and its product may be an
@@ -45,11 +60,11 @@ record WeightPlanner(WeightQuantization config, WeightStorage storage, Calibrati
         }
         OriginalWeight original = OriginalWeight.of(layer);
         if (method == StampConfig.WeightQuant.NONE) {
-            return new WeightPlan(WeightPlan.Form.FLOAT, method, 0, false, false, features, original,
-                    "weight " + describe(features) + " as a new float initializer" + original.note());
+            return share(layer, new WeightPlan(WeightPlan.Form.FLOAT, method, 0, false, false, features, original,
+                    "weight " + describe(features) + " as a new float initializer" + original.note()));
         }
         if (method.isGptq()) requireGram(layer);
-        return quantized(method, tag, features, false, original, integerProduct);
+        return share(layer, quantized(method, tag, features, false, original, integerProduct));
     }
 
     /** The stored form of a quantized weight: for the integer GEMM, else what the opset allows (see {@link WeightStorage}). */
