@@ -115,6 +115,8 @@ class SharedWeightsTest {
         long before = model.getSerializedSize(), after = r.model().getSerializedSize();
         System.out.println("qdqInsideIf d=" + d + ": " + before + " bytes -> " + after + " bytes with --dequantize-weights");
         assertTrue(after <= 1.1 * before, before + " -> " + after);
+        assertEquals(List.of("W_q", "W_scale", "W_zp"), r.report().removedInitializers().stream().map(StampReport.RemovedInitializer::name).toList());
+        assertTrue(r.report().freedBytes() >= (long) d * d, "the uint8 originals: " + r.report().freedBytes());
         OnnxMl.GraphProto main = r.model().getGraph();
         assertEquals(1, inits(main).stream().filter(t -> t.getDimsCount() == 2).count(), "one stored weight: " + inits(main).stream().map(TensorProto::getName).toList());
         assertEquals(TensorProto.DataType.INT8_VALUE, inits(main).stream().filter(t -> t.getDimsCount() == 2).findFirst().orElseThrow().getDataType());
@@ -158,6 +160,11 @@ class SharedWeightsTest {
         List<String> names = inits(r.model().getGraph()).stream().map(TensorProto::getName).toList();
         assertTrue(names.contains("default_in"), names.toString());
         assertTrue(!names.contains("unused") && !names.contains("W_outer"), names.toString());
+        assertEquals(List.of("unused"), r.report().removedInitializers().stream().map(StampReport.RemovedInitializer::name).toList(),
+                "W_outer goes with the layers that read it, the rest in the last pass");
+        assertEquals(plan.bytes(), r.report().freedBytes());
+        assertEquals(List.of(), StampCompiler.prepare(model, StampConfig.defaults(), ai.stamp.compiler.io.ExternalWeights.NONE)
+                .plan(ai.stamp.compiler.calibration.CalibrationStats.NONE).report().removedInitializers(), "a plan removes nothing yet");
         assertEquals(List.of(), pass.plan(r.model()).removals(), "nothing left to remove");
     }
 }
