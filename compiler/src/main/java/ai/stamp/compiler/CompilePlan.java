@@ -2,6 +2,7 @@ package ai.stamp.compiler;
 
 import ai.onnx.proto.OnnxMl;
 import ai.stamp.compiler.io.ExternalWeights;
+import ai.stamp.compiler.passes.cleanup.UnusedInitializersPass;
 import ai.stamp.compiler.passes.embedding.EmbeddingQuantizationPass;
 import ai.stamp.compiler.passes.linear.LinearLayerPass;
 import ai.stamp.compiler.rewrite.FunctionRegistry;
@@ -41,11 +42,13 @@ public final class CompilePlan {
     }
 
     /** What the rewrite will do: the layers it rewrites, the ones it leaves and why, the embedding tables quantized. */
-    public StampReport report() { return report(Map.of()); }
+    public StampReport report() { return report(Map.of(), UnusedInitializersPass.Plan.EMPTY); }
 
-    private StampReport report(Map<String, Integer> functionUses) {
+    private StampReport report(Map<String, Integer> functionUses, UnusedInitializersPass.Plan cleanup) {
+        List<StampReport.RemovedInitializer> removed = new ArrayList<>();
+        for (UnusedInitializersPass.Removal r : cleanup.removals()) removed.add(new StampReport.RemovedInitializer(r.graph().path(), r.name(), r.bytes()));
         return new StampReport(config.toString(), passes.editor().functions().opset(), plan.rewritten(), plan.skipped(), embeddings,
-                skippedEmbeddings, functionUses);
+                skippedEmbeddings, functionUses, List.copyOf(removed));
     }
 
     /** Writes the plan into the model: the rewritten model and the report. */
@@ -54,6 +57,10 @@ public final class CompilePlan {
         emitted = true;
         try {
             passes.apply(pass, plan);
+            // last: the initializers nothing reads any more (originals of shared or outer-scope weights, dequantized integers)
+            UnusedInitializersPass unused = new UnusedInitializersPass();
+            UnusedInitializersPass.Plan cleanup = unused.plan(passes.editor().current());
+            passes.apply(unused, cleanup);
             ModelEditor editor = passes.editor();
             FunctionRegistry functions = editor.functions();
             if (!functions.isEmpty()) {
@@ -65,7 +72,7 @@ public final class CompilePlan {
             if (!rewritten.isEmpty()) editor.putMetadata(StampMetadata.LAYERS, layersJson(rewritten));
             if (!rewritten.isEmpty() || !embeddings.isEmpty()) editor.putMetadata(StampMetadata.CONFIG, config.toString());
             OnnxMl.ModelProto model = editor.build();
-            return new StampResult(model, report(new LinkedHashMap<>(functions.uses())), external.finish());
+            return new StampResult(model, report(new LinkedHashMap<>(functions.uses()), cleanup), external.finish());
         } catch (RuntimeException | Error e) {
             external.discard();
             throw e;

@@ -9,10 +9,17 @@ import java.util.Map;
  * What one run of the pass did (or, from a plan, will do): each linear layer it rewrites, each MatMul/Gemm it
  * leaves alone and why, each embedding table quantized to int8 and each Gather of a constant table left alone (with
  * {@code --quantize-embeddings}), and the inserted functions with their call counts (empty for a plan that was not
- * emitted). Serialised as the {@code --report} JSON (schema documented in README.md).
+ * emitted), and the initializers nothing read any more after the rewrite, removed with the bytes they freed (empty
+ * for a plan). Serialised as the {@code --report} JSON (schema documented in README.md).
  */
 public record StampReport(String config, int opset, List<Layer> rewritten, List<Skipped> skipped, List<Embedding> embeddings,
-                          List<Skipped> skippedEmbeddings, Map<String, Integer> insertedFunctions) {
+                          List<Skipped> skippedEmbeddings, Map<String, Integer> insertedFunctions, List<RemovedInitializer> removedInitializers) {
+
+    /** A report without removed initializers (a plan, before emission). */
+    public StampReport(String config, int opset, List<Layer> rewritten, List<Skipped> skipped, List<Embedding> embeddings,
+                       List<Skipped> skippedEmbeddings, Map<String, Integer> insertedFunctions) {
+        this(config, opset, rewritten, skipped, embeddings, skippedEmbeddings, insertedFunctions, List.of());
+    }
 
     /** A report without embedding tables ({@code --quantize-embeddings} off). */
     public StampReport(String config, int opset, List<Layer> rewritten, List<Skipped> skipped, Map<String, Integer> insertedFunctions) {
@@ -35,6 +42,12 @@ public record StampReport(String config, int opset, List<Layer> rewritten, List<
      * reads it too ({@code detail} says what).
      */
     public record Embedding(String name, String graph, String table, String output, List<Long> shape, boolean floatTableKept, String detail) {}
+
+    /** An initializer nothing read any more, removed by the last pass, and the bytes of its data. */
+    public record RemovedInitializer(String graph, String name, long bytes) {}
+
+    /** Bytes the removed initializers held. */
+    public long freedBytes() { return removedInitializers.stream().mapToLong(RemovedInitializer::bytes).sum(); }
 
     /** The distinct tables quantized (several Gathers may read one; tensor names are unique across a model's graphs). */
     public long embeddingTables() { return embeddings.stream().map(Embedding::table).distinct().count(); }

@@ -206,15 +206,16 @@ class WeightQuantTest {
     }
 
     @Test
-    void outerScopeWeightIsQuantizedInsideEachBranchAndKept() {
+    void outerScopeWeightIsQuantizedOnceInTheMainGraphForBothBranches() {
         OnnxMl.ModelProto model = ai.stamp.testmodels.TinyGraphs.linearInsideIf(13, 8, 2);
         StampResult r = StampCompiler.compile(model, config(Mode.TRANSFORM_ONLY, WeightQuant.RTN8, 0));
         for (StampReport.Layer l : r.report().rewritten()) {
-            assertTrue(l.detail().endsWith("W8 rtn per-channel as DequantizeLinear(int8); original 'W_outer' kept (outer-scope initializer)"), l.detail());
+            assertTrue(l.detail().endsWith("W8 rtn per-channel as DequantizeLinear(int8); original 'W_outer' dropped (read only by rewritten layers)"), l.detail());
         }
-        assertTrue(init(r.model(), "W_outer").isPresent());
+        assertTrue(init(r.model(), "W_outer").isEmpty());
         OnnxMl.GraphProto then = r.model().getGraph().getNode(0).getAttribute(0).getG();
-        assertEquals(2, then.getInitializerCount(), "the int8 weight and its scales live in the branch");
+        assertEquals(0, then.getInitializerCount(), "the int8 weight and its scales live in the main graph, shared by both branches");
+        assertEquals(2, r.model().getGraph().getInitializerCount(), "one int8 weight and its scales");
         OnnxMl.ModelProto reference = withDequantizedWeight(model.toBuilder().setGraph(model.getGraph().toBuilder()
                 .setInitializer(0, model.getGraph().getInitializer(0).toBuilder().setName("W"))).build(), 8, 0, false);
         reference = reference.toBuilder().setGraph(reference.getGraph().toBuilder()
@@ -226,7 +227,7 @@ class WeightQuantTest {
     }
 
     @Test
-    void sharedWeightIsKept() {
+    void aWeightOnlyRewrittenLayersReadIsDropped() {
         GraphBuilder g = new GraphBuilder(7);
         g.input("x", "batch", "seq", 8);
         String w = g.weight("W", 0.5f, 8, 8);
@@ -234,8 +235,9 @@ class WeightQuantTest {
         g.node("MatMul", "b", List.of("h", w), List.of("y"));
         g.output("y", "batch", "seq", 8);
         StampResult r = StampCompiler.compile(g.model(13, 8), config(Mode.BASELINE, WeightQuant.RTN8, 0));
-        assertTrue(init(r.model(), "W").isPresent());
-        assertTrue(r.report().rewritten().get(0).detail().endsWith("; original 'W' kept (read elsewhere)"));
+        assertTrue(init(r.model(), "W").isEmpty(), "both readers are rewritten");
+        assertTrue(r.report().rewritten().get(0).detail().endsWith("; original 'W' dropped (read only by rewritten layers)"),
+                r.report().rewritten().get(0).detail());
     }
 
     @Test

@@ -198,6 +198,10 @@ public final class RewriteJob {
             }
         }
         if (!report.embeddings().isEmpty() || !report.skippedEmbeddings().isEmpty()) sb.append("; ").append(embeddingSummary(report));
+        if (!report.removedInitializers().isEmpty()) {
+            sb.append("; ").append(report.removedInitializers().size()).append(" unused initializer(s) removed (")
+                    .append(String.format(java.util.Locale.ROOT, "%.2f MiB", report.freedBytes() / (1024.0 * 1024.0))).append(')');
+        }
         return sb.toString();
     }
 

@@ -48,6 +48,13 @@ class RewriteSummaryTest {
     }
 
     @Test
+    void saysHowManyBytesTheUnusedInitializersHeld() {
+        StampReport r = new StampReport("weights=rtn8", 17, List.of(), List.of(), List.of(), List.of(), Map.of(),
+                List.of(new StampReport.RemovedInitializer("main", "W_q", 3 << 20), new StampReport.RemovedInitializer("main", "W_zp", 1 << 19)));
+        assertEquals("0 linear layer(s) rewritten, 0 MatMul/Gemm skipped; 2 unused initializer(s) removed (3.50 MiB)", RewriteJob.summary(r));
+    }
+
+    @Test
     void theRewriteSaysWhichWeightsStayedFloat() throws Exception {
         // x -> four MatMuls in a row: the first reads a Transpose of a float initializer (folded and quantized), the
         // other three a Cast of int32 values (not folded: left float)

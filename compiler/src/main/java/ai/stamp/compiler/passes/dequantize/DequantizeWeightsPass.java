@@ -120,10 +120,15 @@ public final class DequantizeWeightsPass implements Pass<DequantizeWeightsPass.P
         QdqWeightRule qdqRule = new QdqWeightRule(selection);
         DynamicQuantMatMulRule dynamicRule = new DynamicQuantMatMulRule(selection);
         MatMulNBitsRule nbitsRule = new MatMulNBitsRule(selection);
+        java.util.Map<String, String> shared = new java.util.HashMap<>();
         for (GraphPlan g : plan.graphs()) {
             GraphEditor edit = editor.graph(g.graph(), NAME);
             for (WeightRestore r : g.restores()) {
-                if (r instanceof QdqWeightRule.Plan p) qdqRule.rewrite(p, edit.as(qdqRule.name()));
+                if (r instanceof QdqWeightRule.Plan p && p.owner() != null) {
+                    // one float copy in the graph that holds the integer initializers, whichever bodies dequantize them
+                    String name = shared.computeIfAbsent(p.key(), k -> editor.graph(p.owner(), NAME).addInitializer(p.dequantize().getOutput(0), p.value()));
+                    qdqRule.rewriteShared(p, edit.as(qdqRule.name()), name);
+                } else if (r instanceof QdqWeightRule.Plan p) qdqRule.rewrite(p, edit.as(qdqRule.name()));
                 else if (r instanceof DynamicQuantMatMulRule.Plan p) dynamicRule.rewrite(p, edit.as(dynamicRule.name()));
                 else if (r instanceof MatMulNBitsRule.Plan p) nbitsRule.rewrite(p, edit.as(nbitsRule.name()));
             }

@@ -31,9 +31,16 @@ final class QdqWeightRule implements Rule<QdqWeightRule.Plan> {
     /**
      * {@code dequantize} is replaced by {@code value} (named as its output); {@code integers}: its int8 values and
      * per-axis scales when it is symmetric (zero point absent or 0) per axis of a rank-2 weight, for the linear-layer
-     * pass to keep ({@link IntegerSources}).
+     * pass to keep ({@link IntegerSources}). Or, when {@code owner} is not null (the DequantizeLinear reads only
+     * initializers of that enclosing graph, as in the branches of a merged decoder), the value is added once to
+     * {@code owner} under a fresh name, shared by every DequantizeLinear of the same inputs and attributes
+     * ({@code key}), and {@code dequantize} becomes an Identity of it (the layer then reads it through the Identity,
+     * and its weight is quantized afresh).
      */
-    record Plan(NodeProto dequantize, TensorProto value, Optional<IntegerSources.Source> integers) implements WeightRestore {}
+    record Plan(NodeProto dequantize, TensorProto value, Optional<IntegerSources.Source> integers, Graph owner, String key)
+            implements WeightRestore {
+        Plan(NodeProto dequantize, TensorProto value, Optional<IntegerSources.Source> integers) { this(dequantize, value, integers, null, null); }
+    }
 
     private final LayerSelection selection;
     /** DequantizeLinear nodes already planned (two layers may read one weight). */
@@ -51,11 +58,33 @@ final class QdqWeightRule implements Rule<QdqWeightRule.Plan> {
         Optional<TensorProto> value = dequantizeLinear(graph, dq);
         if (value.isEmpty()) return Match.notApplicable();
         claimed.add(dq);
-        return Match.planned(new Plan(dq, value.get(), integerSource(graph, dq, value.get())));
+        Graph owner = outerOwner(graph, dq);
+        if (owner == null) return Match.planned(new Plan(dq, value.get(), integerSource(graph, dq, value.get())));
+        String key = owner.scope() + "|" + String.join(",", dq.getInputList()) + "|" + dq.getAttributeList();
+        return Match.planned(new Plan(dq, value.get(), Optional.empty(), owner, key));
+    }
+
+    /** The enclosing graph whose initializers are all of {@code dq}'s inputs, or null (some are this graph's, or not initializers). */
+    private static Graph outerOwner(Graph graph, NodeProto dq) {
+        Graph owner = null;
+        for (String in : dq.getInputList()) {
+            if (in.isEmpty()) continue;
+            Optional<Graph> g = graph.definingGraph(in);
+            if (g.isEmpty() || g.get() == graph || g.get().producer(in).isPresent()) return null;
+            if (owner != null && owner != g.get()) return null;
+            owner = g.get();
+        }
+        return owner;
     }
 
     @Override
     public void rewrite(Plan plan, GraphEditor edit) { edit.replaceByInitializer(plan.dequantize(), plan.value()); }
+
+    /** An outer-scope plan: {@code shared} the name of the value in its owner graph (added by the first DequantizeLinear). */
+    void rewriteShared(Plan plan, GraphEditor edit, String shared) {
+        NodeProto dq = plan.dequantize();
+        edit.replace(dq, java.util.List.of(edit.node("Identity", java.util.List.of(shared), java.util.List.of(dq.getOutput(0)), Graph.nameOf(dq))));
+    }
 
     /** The DequantizeLinear that produces the weight {@code tensor} (through shape-only ops), or null. */
     static NodeProto findDequantize(Graph graph, String tensor) {

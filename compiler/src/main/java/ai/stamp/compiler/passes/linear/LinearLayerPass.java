@@ -87,7 +87,7 @@ public final class LinearLayerPass implements Pass<LinearLayerPass.Plan> {
     public Plan plan(OnnxMl.ModelProto model, LayerMatches matches) {
         LinearLayerRule.Planners planners = new LinearLayerRule.Planners(
                 new TokenPlanner(config.mode(), config.sequence(), config.precision(), stats),
-                new WeightPlanner(config.weightQuantization(), new WeightStorage(opset), stats, external, integers),
+                new WeightPlanner(config.weightQuantization(), new WeightStorage(opset), stats, external, integers, new HashMap<>()),
                 config.inverseAt(), config.features(), stats, config.dequantizeWeights(),
                 config.weightQuantization().enabled() || config.features().any(),
                 model.getIrVersion() >= MIN_IR_OVERRIDABLE_INITIALIZERS, config.emit(), quantizeForm(),
@@ -100,7 +100,35 @@ public final class LinearLayerPass implements Pass<LinearLayerPass.Plan> {
             Match<LayerPlan> m = MalformedNodes.guard(v.graph(), v.node(), () -> rule.match(v.graph(), v.node()));
             if (!(m instanceof Match.NotApplicable<LayerPlan>)) steps.add(new Step(v.graph(), v.node(), m, rule));
         }
-        return new Plan(List.copyOf(steps));
+        return new Plan(List.copyOf(acrossLayers(steps, matches.graphs())));
+    }
+
+    /**
+     * The originals that go only because every reader of them, in every graph, is rewritten (an outer-scope weight both
+     * branches of an If read; a weight two layers of one graph read): {@link OriginalWeight#acrossLayers}.
+     */
+    private static List<Step> acrossLayers(List<Step> steps, List<Graph> graphs) {
+        Map<NodeProto, LinearLayer> rewritten = new java.util.IdentityHashMap<>();
+        Map<NodeProto, OriginalWeight> originals = new java.util.IdentityHashMap<>();
+        for (Step s : steps) {
+            if (s.match() instanceof Match.Planned<LayerPlan> p && p.plan().weight().form() != WeightPlan.Form.UNCHANGED) {
+                rewritten.put(s.node(), p.plan().layer());
+                originals.put(s.node(), p.plan().weight().original());
+            }
+        }
+        Map<NodeProto, OriginalWeight> decided = OriginalWeight.acrossLayers(graphs, rewritten, originals);
+        if (decided.isEmpty()) return steps;
+        List<Step> out = new ArrayList<>(steps.size());
+        for (Step s : steps) {
+            OriginalWeight o = decided.get(s.node());
+            if (o != null && s.match() instanceof Match.Planned<LayerPlan> p) {
+                LayerPlan lp = p.plan();
+                out.add(new Step(s.graph(), s.node(), Match.planned(new LayerPlan(lp.layer(), lp.input(), lp.weight().withOriginal(o))), s.rule()));
+            } else {
+                out.add(s);
+            }
+        }
+        return out;
     }
 
     /** Per-axis QuantizeLinear where the opset has it, ONNX Runtime's where it does not (unless --portable), else arithmetic. */

@@ -8,6 +8,7 @@ import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -19,14 +20,80 @@ import java.util.Set;
  * @param nodes        removed nodes of the layer's graph
  * @param initializers removed initializers of the layer's graph
  * @param note         for the report: "" when the whole weight goes, else which part of it stays and why
+ * @param outer        removed initializers of other graphs (an enclosing one, or the layer's own read elsewhere only by
+ *                     other rewritten layers): a model-level decision of {@link #acrossLayers}, each read only by
+ *                     layers that stop reading it and by nodes that go with them
  */
-public record OriginalWeight(List<NodeProto> nodes, List<String> initializers, String note) {
+public record OriginalWeight(List<NodeProto> nodes, List<String> initializers, String note, List<ConstantFolder.Read> outer) {
     /** Nothing removed and nothing to say (the layer keeps reading its weight). */
     public static final OriginalWeight KEPT = new OriginalWeight(List.of(), List.of(), "");
 
     public OriginalWeight {
         nodes = List.copyOf(nodes);
         initializers = List.copyOf(initializers);
+        outer = List.copyOf(outer);
+    }
+
+    public OriginalWeight(List<NodeProto> nodes, List<String> initializers, String note) { this(nodes, initializers, note, List.of()); }
+
+    /** The note of a weight whose kept initializer {@code tensor} goes after all, because only rewritten layers read it. */
+    static String droppedNote(String tensor) { return "; original '" + tensor + "' dropped (read only by rewritten layers)"; }
+
+    /**
+     * The model-level part of the decision: an initializer a layer's weight is folded from that {@link #of} keeps
+     * (an outer-scope one, or one another layer reads) goes when, in every graph that sees it, it is read only by
+     * rewritten layers (as their weight, input 1) and by nodes those layers remove, is no graph output and no input of
+     * the graph that holds it. Returns each such layer's original with the initializer added to {@link #outer} and its
+     * note saying so.
+     */
+    static Map<NodeProto, OriginalWeight> acrossLayers(List<Graph> graphs, Map<NodeProto, LinearLayer> rewritten, Map<NodeProto, OriginalWeight> originals) {
+        Set<NodeProto> removedNodes = Collections.newSetFromMap(new IdentityHashMap<>());
+        originals.values().forEach(o -> removedNodes.addAll(o.nodes()));
+        Map<NodeProto, OriginalWeight> out = new IdentityHashMap<>();
+        Map<String, Boolean> verdicts = new java.util.HashMap<>();
+        for (Map.Entry<NodeProto, OriginalWeight> e : originals.entrySet()) {
+            OriginalWeight o = e.getValue();
+            LinearLayer layer = rewritten.get(e.getKey());
+            if (o.note().isEmpty()) continue;
+            List<ConstantFolder.Read> reads = LayerWeight.folded(layer).reads();
+            Set<NodeProto> goneNodes = Collections.newSetFromMap(new IdentityHashMap<>());
+            goneNodes.addAll(o.nodes());
+            Set<String> goneInits = new LinkedHashSet<>(o.initializers());
+            ConstantFolder.Read kept = null;
+            for (ConstantFolder.Read r : reads) {
+                if (!r.data() || r.graph() == layer.graph() && gone(r, goneNodes, goneInits)) continue;
+                kept = r;
+                break;
+            }
+            // only the source initializer may be what stays (a chain computed in an outer scope stays as it is)
+            if (kept == null || kept.producer() != null || kept != reads.get(reads.size() - 1)) continue;
+            ConstantFolder.Read source = kept;
+            boolean unread = verdicts.computeIfAbsent(source.graph().scope() + "|" + source.tensor(),
+                    k -> readOnlyByRewritten(graphs, source, rewritten, removedNodes));
+            if (!unread) continue;
+            out.put(e.getKey(), new OriginalWeight(o.nodes(), o.initializers(), "", List.of(source)));
+        }
+        return out;
+    }
+
+    private static boolean readOnlyByRewritten(List<Graph> graphs, ConstantFolder.Read source, Map<NodeProto, LinearLayer> rewritten,
+                                               Set<NodeProto> removedNodes) {
+        String t = source.tensor();
+        Graph holder = source.graph();
+        if (holder.isGraphInput(t)) return false;
+        for (Graph g : graphs) {
+            java.util.Optional<Graph> d = g.definingGraph(t);
+            if (d.isEmpty() || d.get() != holder) continue;
+            if (g.isGraphOutput(t)) return false;
+            for (NodeProto n : g.nodes()) {
+                for (int i = 0; i < n.getInputCount(); i++) {
+                    if (!n.getInput(i).equals(t) || removedNodes.contains(n)) continue;
+                    LinearLayer l = rewritten.get(n);
+                    if (l == null || i != 1 || !l.weight().equals(t)) return false;
+                }
+            }
+        }
+        return true;
     }
 
     /** Whether the weight's values go with it: the tensor the layer read and everything it was computed from. */

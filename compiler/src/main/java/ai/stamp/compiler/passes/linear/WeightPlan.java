@@ -19,14 +19,31 @@ import java.util.regex.Pattern;
  * @param detail         for the report ("" when the weight is unchanged and no method is on)
  * @param kept           the existing int8 values and scales stored instead of quantizing (RTN8 per channel of a QDQ
  *                       weight {@code --dequantize-weights} restored from them, see {@link ai.stamp.compiler.quant.IntegerSources})
+ * @param shared         the stored weight this layer shares with others that read the same outer-scope weight with the
+ *                       same plan (emitted once, into the graph that holds the original), or null
  */
 public record WeightPlan(Form form, StampConfig.WeightQuant method, int block, boolean int4, boolean streamed, FeaturePlan features,
-                         OriginalWeight original, String detail, Optional<QuantizedWeight> kept) {
-    /** A plan that quantizes (or not) the weight itself; {@code kept} (the existing integers to store as they are) is empty. */
+                         OriginalWeight original, String detail, Optional<QuantizedWeight> kept, SharedWeight shared) {
+    /** A plan that quantizes (or not) the weight itself into a stored weight of its own. */
     public WeightPlan(Form form, StampConfig.WeightQuant method, int block, boolean int4, boolean streamed, FeaturePlan features,
                       OriginalWeight original, String detail) {
-        this(form, method, block, int4, streamed, features, original, detail, Optional.empty());
+        this(form, method, block, int4, streamed, features, original, detail, Optional.empty(), null);
     }
+
+    /** This plan storing the existing integers {@code q} as they are. */
+    WeightPlan keeping(QuantizedWeight q) {
+        return new WeightPlan(form, method, block, int4, streamed, features, original, detail, Optional.of(q), shared);
+    }
+
+    /** This plan with the model-level decision on its original ({@link OriginalWeight#acrossLayers}), the detail saying so. */
+    WeightPlan withOriginal(OriginalWeight o) {
+        String d = detail.endsWith(original.note()) && !original.note().isEmpty()
+                ? detail.substring(0, detail.length() - original.note().length()) + OriginalWeight.droppedNote(o.outer().get(0).tensor()) : detail;
+        return new WeightPlan(form, method, block, int4, streamed, features, o, d, kept, shared);
+    }
+
+    /** This plan, its stored weight shared as {@code s} (null: its own). */
+    WeightPlan sharing(SharedWeight s) { return new WeightPlan(form, method, block, int4, streamed, features, original, detail, kept, s); }
 
     /** How a report detail ends when a configured method left the weight as it was: "W8 rtn per-channel skipped: REASON (weight left as it is)". */
     private static final Pattern SKIPPED = Pattern.compile("(?:^|; )W\\d+ (?:rtn|gptq)[^;]* skipped: (.+) \\(weight left as it is\\)$");

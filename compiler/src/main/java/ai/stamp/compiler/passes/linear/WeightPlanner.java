@@ -22,10 +22,26 @@ import java.util.Optional;
  * ({@link LayerWeight}: an initializer or Constant, or a chain of shape-only ops and Cast to float over one, of this graph
  * or an outer one) is quantized; anything else is left as it is and the detail says why.
  */
-record WeightPlanner(WeightQuantization config, WeightStorage storage, CalibrationStats stats, ExternalWeights external, IntegerSources integers) {
-
+record WeightPlanner(WeightQuantization config, WeightStorage storage, CalibrationStats stats, ExternalWeights external, IntegerSources integers,
+                     java.util.Map<String, SharedWeight> shared) {
+    /** A planner that keeps no existing integers and never shares stored weights between layers. */
     WeightPlanner(WeightQuantization config, WeightStorage storage, CalibrationStats stats, ExternalWeights external) {
-        this(config, storage, stats, external, IntegerSources.NONE);
+        this(config, storage, stats, external, IntegerSources.NONE, null);
+    }
+
+    /** A planner that never shares stored weights between layers. */
+    WeightPlanner(WeightQuantization config, WeightStorage storage, CalibrationStats stats, ExternalWeights external, IntegerSources integers) {
+        this(config, storage, stats, external, integers, null);
+    }
+
+    /**
+     * {@code plan} with its stored weight shared with the other layers of the model that read the same outer-scope weight
+     * and plan the same stored form ({@link SharedWeight}), where there are such.
+     */
+    private WeightPlan share(LinearLayer layer, WeightPlan plan) {
+        if (plan.form() == WeightPlan.Form.UNCHANGED || plan.streamed()) return plan;
+        return SharedWeight.of(shared, layer, plan.form(), new SharedWeight.WeightPlanPart(plan.method(), plan.block(), plan.int4(), plan.features()))
+                .map(plan::sharing).orElse(plan);
     }
 
     /**
@@ -51,17 +67,18 @@ record WeightPlanner(WeightQuantization config, WeightStorage storage, Calibrati
         }
         OriginalWeight original = OriginalWeight.of(layer);
         if (method == StampConfig.WeightQuant.NONE) {
-            return new WeightPlan(WeightPlan.Form.FLOAT, method, 0, false, false, features, original,
-                    "weight " + describe(features) + " as a new float initializer" + original.note());
+            return share(layer, new WeightPlan(WeightPlan.Form.FLOAT, method, 0, false, false, features, original,
+                    "weight " + describe(features) + " as a new float initializer" + original.note()));
         }
         if (method.isGptq()) requireGram(layer);
         // a QDQ weight --dequantize-weights restored from int8 symmetric per-output-channel values: RTN8 per channel keeps them
         Optional<QuantizedWeight> kept = method == StampConfig.WeightQuant.RTN8 && block == 0 && features.isIdentity() && init.isPresent()
                 ? integers.perOutputChannel(w, init.get(), layer.transposeWeight()) : Optional.empty();
-        WeightPlan plan = quantized(method, kept.isPresent() ? tag + " (the QDQ weight's own int8 values and scales)" : tag, features, false, original,
-                integerProduct);
-        return kept.isEmpty() ? plan : new WeightPlan(plan.form(), plan.method(), plan.block(), plan.int4(), plan.streamed(), plan.features(),
-                plan.original(), plan.detail(), kept);
+        if (kept.isPresent()) {
+            // the kept integers belong to this restored initializer: stored as this layer's own
+            return quantized(method, tag + " (the QDQ weight's own int8 values and scales)", features, false, original, integerProduct).keeping(kept.get());
+        }
+        return share(layer, quantized(method, tag, features, false, original, integerProduct));
     }
 
     /** The stored form of a quantized weight: for the integer GEMM, else what the opset allows (see {@link WeightStorage}). */

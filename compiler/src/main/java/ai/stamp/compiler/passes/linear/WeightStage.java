@@ -31,6 +31,8 @@ final class WeightStage {
     private final CalibrationStats stats;
     private final ExternalWeights external;
     private final RotationStage rotation;
+    /** Where the current weight's initializers go: the layer's graph, or the graph holding a shared original. */
+    private GraphEditor store;
 
     WeightStage(GraphEditor edit, CalibrationStats stats, ExternalWeights external, RotationStage rotation) {
         this.edit = edit;
@@ -49,10 +51,44 @@ final class WeightStage {
 
     Emitted emit(WeightPlan plan, LinearLayer layer, List<NodeProto> nodes) {
         if (plan.form() == WeightPlan.Form.UNCHANGED) return Emitted.of(layer.weight());
-        Emitted out = plan.streamed() ? emitStreamed(plan, layer, nodes) : emitInMemory(plan, layer, nodes);
+        SharedWeight shared = plan.shared();
+        Emitted out;
+        if (shared == null) {
+            store = edit;
+            out = plan.streamed() ? emitStreamed(plan, layer, nodes) : emitInMemory(plan, layer, nodes);
+        } else if (shared.emitted().isPresent()) {
+            out = reuse(plan, shared.emitted().get(), layer, nodes);
+        } else {
+            // the first reader stores the initializers in the graph that holds the original; later readers reuse them
+            store = edit.model().graph(shared.owner(), NAME);
+            Emitted stored = plan.streamed() ? emitStreamed(plan, layer, nodes) : emitInMemory(plan, layer, nodes);
+            shared.emitted(storedOf(plan, stored));
+            out = stored;
+        }
+        store = null;
         plan.original().nodes().forEach(edit::remove);
         plan.original().initializers().forEach(edit::removeInitializer);
+        for (ai.stamp.compiler.ir.ConstantFolder.Read r : plan.original().outer()) edit.model().graph(r.graph(), NAME).removeInitializer(r.tensor());
         return out;
+    }
+
+    /**
+     * What a shared weight's first reader stored, as later readers need it: for DequantizeLinear and Cast + Mul the
+     * integer values and scales (each reader dequantizes in its own graph), else the tensors the product reads.
+     */
+    private Emitted storedOf(WeightPlan plan, Emitted first) { return stored.getOrDefault(first.tensor(), first); }
+
+    /** The integer values and scales behind a dequantizing node a shared weight's first reader emitted. */
+    private final java.util.Map<String, Emitted> stored = new java.util.HashMap<>();
+
+    /** A later reader of a shared weight: the same initializers, dequantized again in its own graph where the form does that. */
+    private Emitted reuse(WeightPlan plan, Emitted shared, LinearLayer layer, List<NodeProto> nodes) {
+        String w = layer.weight();
+        return switch (plan.form()) {
+            case DEQUANTIZE_LINEAR -> Emitted.of(dequantizeNode(w, shared.tensor(), shared.scales(), plan.block(), layer.name(), nodes));
+            case CAST_MUL -> Emitted.of(castMulNodes(w, shared.tensor(), shared.scales(), layer.name(), nodes));
+            default -> shared;
+        };
     }
 
     private Emitted emitInMemory(WeightPlan plan, LinearLayer layer, List<NodeProto> nodes) {
@@ -60,14 +96,14 @@ final class WeightStage {
         int d = layer.features(), n = layer.outputs();
         FeatureWeightTransform transform = transformOf(plan.features(), d);
         float[] values = transform.apply(LayerWeight.valuesDN(layer), d, n);
-        if (plan.form() == WeightPlan.Form.FLOAT) return Emitted.of(edit.addInitializer(w + transform.suffix(), Tensors.floatTensor(values, d, n)));
+        if (plan.form() == WeightPlan.Form.FLOAT) return Emitted.of(store.addInitializer(w + transform.suffix(), Tensors.floatTensor(values, d, n)));
         int bits = plan.method().bits();
         QuantizedWeight q = plan.kept().isPresent() ? plan.kept().get() : plan.method().isGptq()
                 ? Gptq.quantize(values, d, n, transform.gram(gram(layer), d), bits, plan.block())
                 : RtnQuantizer.quantize(values, d, n, bits, plan.block());
         String prefix = w + transform.suffix() + "_" + kind(plan) + bits;
         if (plan.form() == WeightPlan.Form.PRE_DEQUANTIZED) {
-            return Emitted.of(edit.addInitializer(prefix + "_dequantized", Tensors.floatTensor(q.dequantize(), d, n)));
+            return Emitted.of(store.addInitializer(prefix + "_dequantized", Tensors.floatTensor(q.dequantize(), d, n)));
         }
         return stored(plan, prefix, Tensors.intTensor(q.values(), plan.int4(), q.rows(), q.cols()), q, layer, nodes);
     }
@@ -79,7 +115,7 @@ final class WeightStage {
         QuantizedWeight q = StreamedRtn.quantize(external, t, layer.transposeWeight(), bits, plan.block());
         String prefix = w + "_" + kind(plan) + bits;
         if (plan.form() == WeightPlan.Form.PRE_DEQUANTIZED) {
-            return Emitted.of(edit.addInitializer(prefix + "_dequantized", StreamedRtn.writeDequantized(external, q)));
+            return Emitted.of(store.addInitializer(prefix + "_dequantized", StreamedRtn.writeDequantized(external, q)));
         }
         TensorProto ext = external.append(ByteBuffer.wrap(Tensors.packed(q.values(), plan.int4())),
                 plan.int4() ? TensorProto.DataType.INT4_VALUE : TensorProto.DataType.INT8_VALUE, q.rows(), q.cols());
@@ -93,10 +129,10 @@ final class WeightStage {
             case DEQUANTIZE_LINEAR -> Emitted.of(dequantizeLinear(w, prefix, values, q, plan.block(), layer.name(), nodes));
             case CAST_MUL -> Emitted.of(castMul(w, prefix, values, q, layer.name(), nodes));
             case INTEGER -> {
-                String qName = edit.addInitializer(prefix, values);
+                String qName = store.addInitializer(prefix, values);
                 int[] sums = ScaledMatMulInteger.columnSums(q.values(), q.rows(), q.cols());
-                String sums32 = edit.addInitializer(prefix + "_colsum", Tensors.int32Tensor(sums, q.cols()));
-                yield new Emitted(qName, sums32, edit.addInitializer(prefix + "_scale", Tensors.floatTensor(q.scales(), q.cols())));
+                String sums32 = store.addInitializer(prefix + "_colsum", Tensors.int32Tensor(sums, q.cols()));
+                yield new Emitted(qName, sums32, store.addInitializer(prefix + "_scale", Tensors.floatTensor(q.scales(), q.cols())));
             }
             default -> throw new IllegalStateException("weight form " + plan.form() + " stores no integer values");
         };
@@ -104,8 +140,14 @@ final class WeightStage {
 
     /** {@code Mul(Cast(values, float), scales[N])}: per-channel dequantization where the opset has no per-axis DequantizeLinear. */
     private String castMul(String w, String prefix, TensorProto values, QuantizedWeight q, String forLayer, List<NodeProto> nodes) {
-        String qName = edit.addInitializer(prefix, values);
-        String sName = edit.addInitializer(prefix + "_scale", Tensors.floatTensor(q.scales(), q.cols()));
+        String qName = store.addInitializer(prefix, values);
+        String sName = store.addInitializer(prefix + "_scale", Tensors.floatTensor(q.scales(), q.cols()));
+        String out = castMulNodes(w, qName, sName, forLayer, nodes);
+        stored.put(out, new Emitted(qName, null, sName));
+        return out;
+    }
+
+    private String castMulNodes(String w, String qName, String sName, String forLayer, List<NodeProto> nodes) {
         String f = edit.fresh(w + "_f");
         nodes.add(edit.node("Cast", List.of(qName), List.of(f), forLayer, intAttr("to", TensorProto.DataType.FLOAT_VALUE)));
         String out = edit.fresh(w + "_dq");
@@ -116,9 +158,15 @@ final class WeightStage {
     /** {@code DequantizeLinear(values, scales)} (symmetric: no zero point) per output channel or per block; returns its output. */
     private String dequantizeLinear(String w, String prefix, TensorProto values, QuantizedWeight q, int block, String forLayer,
                                     List<NodeProto> nodes) {
-        String qName = edit.addInitializer(prefix, values);
+        String qName = store.addInitializer(prefix, values);
         long[] scaleDims = block == 0 ? new long[] {q.cols()} : new long[] {q.scaleRows(), q.cols()};
-        String sName = edit.addInitializer(prefix + "_scale", Tensors.floatTensor(q.scales(), scaleDims));
+        String sName = store.addInitializer(prefix + "_scale", Tensors.floatTensor(q.scales(), scaleDims));
+        String out = dequantizeNode(w, qName, sName, block, forLayer, nodes);
+        stored.put(out, new Emitted(qName, null, sName));
+        return out;
+    }
+
+    private String dequantizeNode(String w, String qName, String sName, int block, String forLayer, List<NodeProto> nodes) {
         String out = edit.fresh(w + "_dq");
         OnnxMl.AttributeProto[] attrs = block == 0
                 ? new OnnxMl.AttributeProto[] {intAttr("axis", 1)}
