@@ -13,7 +13,6 @@ import ai.stamp.compiler.rewrite.Match;
 import ai.stamp.compiler.rewrite.Rule;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 
 /**
  * onnxruntime's blocked n-bit weights back to float: a com.microsoft {@code MatMulNBits(A, B, scales[, zero_points[,
