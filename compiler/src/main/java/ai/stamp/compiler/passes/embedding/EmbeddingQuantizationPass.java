@@ -96,19 +96,18 @@ public final class EmbeddingQuantizationPass implements Pass<EmbeddingQuantizati
                 }).add(v.node());
             }
         }
-        TableScope scope = new TableScope();
         List<TableFate> fates = new ArrayList<>();
-        for (QuantizedTable t : order) fates.add(new TableFate(t, otherReaders(walk, scope, t, readers.get(t))));
+        for (QuantizedTable t : order) fates.add(new TableFate(t, otherReaders(walk, t, readers.get(t))));
         return new Plan(List.copyOf(steps), List.copyOf(fates));
     }
 
     /** What still reads {@code t}'s float table besides the quantized Gathers (as input 0), across every graph that sees it. */
-    private static List<String> otherReaders(GraphWalker.Walk walk, TableScope scope, QuantizedTable t, Set<NodeProto> quantized) {
+    private static List<String> otherReaders(GraphWalker.Walk walk, QuantizedTable t, Set<NodeProto> quantized) {
         List<String> out = new ArrayList<>();
         String name = t.table();
-        if (scope.isInput(t.owner(), name)) out.add("the input list of graph " + t.owner().path());
+        if (t.owner().isGraphInput(name)) out.add("the input list of graph " + t.owner().path());
         for (Graph g : walk.graphs()) {
-            Graph owner = scope.owner(g, name);
+            Graph owner = EmbeddingQuantizationRule.tableOwner(g, name);
             if (owner == null || !owner.scope().equals(t.owner().scope())) continue;
             if (g.isGraphOutput(name)) out.add("graph output of " + g.path());
             for (NodeProto n : g.nodes()) {

@@ -45,7 +45,6 @@ public final class EmbeddingQuantizationRule implements Rule<EmbeddingQuantizati
 
     private final LayerSelection selection;
     private final boolean overridableInputs;
-    private final TableScope scope = new TableScope();
     /** Per table (owner scope + name): its quantization, or why it has none; computed once. */
     private final Map<String, Match<QuantizedTable>> tables = new HashMap<>();
     /** The initializers emitted for each table (rewrite). */
@@ -67,9 +66,9 @@ public final class EmbeddingQuantizationRule implements Rule<EmbeddingQuantizati
         if (!node.getOpType().equals("Gather") || !(node.getDomain().isEmpty() || node.getDomain().equals("ai.onnx"))) return Match.notApplicable();
         if (node.getInputCount() != 2 || node.getOutputCount() != 1 || node.getInput(0).isEmpty()) return Match.notApplicable();
         String name = node.getInput(0);
-        Graph owner = scope.owner(graph, name);
+        Graph owner = tableOwner(graph, name);
         if (owner == null) return Match.notApplicable();
-        TensorProto t = TableScope.initializer(owner, name);
+        TensorProto t = owner.initializer(name).orElseThrow();
         String table = "table '" + name + "'";
         int type = t.getDataType();
         if (type == TensorProto.DataType.INT8_VALUE || type == TensorProto.DataType.UINT8_VALUE) {
@@ -141,10 +140,18 @@ public final class EmbeddingQuantizationRule implements Rule<EmbeddingQuantizati
         if (cast == null || !cast.getOpType().equals("Cast") || cast.getInputCount() != 1) return false;
         NodeProto lookup = graph.producer(cast.getInput(0)).orElse(null);
         if (lookup == null || !lookup.getOpType().equals("Gather") || lookup.getInputCount() != 2 || !lookup.getInput(1).equals(gather.getInput(1))) return false;
-        Graph owner = scope.owner(graph, lookup.getInput(0));
+        Graph owner = tableOwner(graph, lookup.getInput(0));
         if (owner == null) return false;
-        int type = TableScope.initializer(owner, lookup.getInput(0)).getDataType();
+        int type = owner.initializer(lookup.getInput(0)).orElseThrow().getDataType();
         return type == TensorProto.DataType.INT8_VALUE || type == TensorProto.DataType.UINT8_VALUE;
+    }
+
+    /**
+     * The graph whose initializer {@code tensor} names where {@code graph} reads it (its own, else the nearest enclosing
+     * one not shadowed on the way), or null when it names no initializer.
+     */
+    static Graph tableOwner(Graph graph, String tensor) {
+        return graph.definingGraph(tensor).filter(g -> g.producer(tensor).isEmpty()).orElse(null);
     }
 
     @Override
