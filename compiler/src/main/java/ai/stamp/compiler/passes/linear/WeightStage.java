@@ -31,8 +31,6 @@ final class WeightStage {
     private final CalibrationStats stats;
     private final ExternalWeights external;
     private final RotationStage rotation;
-    /** Where the current weight's initializers go: the layer's graph, or the graph holding a shared original. */
-    private GraphEditor store;
 
     WeightStage(GraphEditor edit, CalibrationStats stats, ExternalWeights external, RotationStage rotation) {
         this.edit = edit;
@@ -43,10 +41,12 @@ final class WeightStage {
 
     /**
      * What the product reads: {@code tensor} the [D, N] weight (the layer's own when the plan leaves it unchanged; the
-     * INT8 values for an integer GEMM, with {@code columnSums} [N] int32 and {@code scales} [N]; both null otherwise).
+     * INT8 values for an integer GEMM); {@code values} and {@code scales} the stored integers and their scales behind it
+     * (which a later reader of a shared weight dequantizes again), {@code columnSums} [N] int32 for an integer GEMM;
+     * null where there are none.
      */
-    record Emitted(String tensor, String columnSums, String scales) {
-        static Emitted of(String tensor) { return new Emitted(tensor, null, null); }
+    record Emitted(String tensor, String values, String columnSums, String scales) {
+        static Emitted of(String tensor) { return new Emitted(tensor, null, null, null); }
     }
 
     Emitted emit(WeightPlan plan, LinearLayer layer, List<NodeProto> nodes) {
@@ -54,44 +54,33 @@ final class WeightStage {
         SharedWeight shared = plan.shared();
         Emitted out;
         if (shared == null) {
-            store = edit;
-            out = plan.streamed() ? emitStreamed(plan, layer, nodes) : emitInMemory(plan, layer, nodes);
+            out = plan.streamed() ? emitStreamed(plan, layer, edit, nodes) : emitInMemory(plan, layer, edit, nodes);
         } else if (shared.emitted().isPresent()) {
             out = reuse(plan, shared.emitted().get(), layer, nodes);
         } else {
             // the first reader stores the initializers in the graph that holds the original; later readers reuse them
-            store = edit.model().graph(shared.owner(), NAME);
-            Emitted stored = plan.streamed() ? emitStreamed(plan, layer, nodes) : emitInMemory(plan, layer, nodes);
-            shared.emitted(storedOf(plan, stored));
-            out = stored;
+            GraphEditor store = edit.model().graph(shared.owner(), NAME);
+            out = plan.streamed() ? emitStreamed(plan, layer, store, nodes) : emitInMemory(plan, layer, store, nodes);
+            shared.emitted(out);
         }
-        store = null;
         plan.original().nodes().forEach(edit::remove);
         plan.original().initializers().forEach(edit::removeInitializer);
         for (ai.stamp.compiler.ir.ConstantFolder.Read r : plan.original().outer()) edit.model().graph(r.graph(), NAME).removeInitializer(r.tensor());
         return out;
     }
 
-    /**
-     * What a shared weight's first reader stored, as later readers need it: for DequantizeLinear and Cast + Mul the
-     * integer values and scales (each reader dequantizes in its own graph), else the tensors the product reads.
-     */
-    private Emitted storedOf(WeightPlan plan, Emitted first) { return stored.getOrDefault(first.tensor(), first); }
-
-    /** The integer values and scales behind a dequantizing node a shared weight's first reader emitted. */
-    private final java.util.Map<String, Emitted> stored = new java.util.HashMap<>();
-
     /** A later reader of a shared weight: the same initializers, dequantized again in its own graph where the form does that. */
     private Emitted reuse(WeightPlan plan, Emitted shared, LinearLayer layer, List<NodeProto> nodes) {
         String w = layer.weight();
         return switch (plan.form()) {
-            case DEQUANTIZE_LINEAR -> Emitted.of(dequantizeNode(w, shared.tensor(), shared.scales(), plan.block(), layer.name(), nodes));
-            case CAST_MUL -> Emitted.of(castMulNodes(w, shared.tensor(), shared.scales(), layer.name(), nodes));
+            case DEQUANTIZE_LINEAR -> Emitted.of(dequantizeNode(w, shared.values(), shared.scales(), plan.block(), layer.name(), nodes));
+            case CAST_MUL -> Emitted.of(castMulNodes(w, shared.values(), shared.scales(), layer.name(), nodes));
             default -> shared;
         };
     }
 
-    private Emitted emitInMemory(WeightPlan plan, LinearLayer layer, List<NodeProto> nodes) {
+    /** {@code store}: where the initializers go (the layer's graph, or the graph holding a shared original). */
+    private Emitted emitInMemory(WeightPlan plan, LinearLayer layer, GraphEditor store, List<NodeProto> nodes) {
         String w = layer.weight();
         int d = layer.features(), n = layer.outputs();
         FeatureWeightTransform transform = transformOf(plan.features(), d);
@@ -105,10 +94,10 @@ final class WeightStage {
         if (plan.form() == WeightPlan.Form.PRE_DEQUANTIZED) {
             return Emitted.of(store.addInitializer(prefix + "_dequantized", Tensors.floatTensor(q.dequantize(), d, n)));
         }
-        return stored(plan, prefix, Tensors.intTensor(q.values(), plan.int4(), q.rows(), q.cols()), q, layer, nodes);
+        return stored(plan, prefix, Tensors.intTensor(q.values(), plan.int4(), q.rows(), q.cols()), q, layer, store, nodes);
     }
 
-    private Emitted emitStreamed(WeightPlan plan, LinearLayer layer, List<NodeProto> nodes) {
+    private Emitted emitStreamed(WeightPlan plan, LinearLayer layer, GraphEditor store, List<NodeProto> nodes) {
         String w = layer.weight();
         TensorProto t = layer.graph().initializer(w).orElseThrow();
         int bits = plan.method().bits();
@@ -119,34 +108,36 @@ final class WeightStage {
         }
         TensorProto ext = external.append(ByteBuffer.wrap(Tensors.packed(q.values(), plan.int4())),
                 plan.int4() ? TensorProto.DataType.INT4_VALUE : TensorProto.DataType.INT8_VALUE, q.rows(), q.cols());
-        return stored(plan, prefix, ext, q, layer, nodes);
+        return stored(plan, prefix, ext, q, layer, store, nodes);
     }
 
     /** The integer values {@code values} of {@code q} in the plan's stored form. */
-    private Emitted stored(WeightPlan plan, String prefix, TensorProto values, QuantizedWeight q, LinearLayer layer, List<NodeProto> nodes) {
+    private Emitted stored(WeightPlan plan, String prefix, TensorProto values, QuantizedWeight q, LinearLayer layer, GraphEditor store,
+                           List<NodeProto> nodes) {
         String w = layer.weight();
         return switch (plan.form()) {
-            case DEQUANTIZE_LINEAR -> Emitted.of(dequantizeLinear(w, prefix, values, q, plan.block(), layer.name(), nodes));
-            case CAST_MUL -> Emitted.of(castMul(w, prefix, values, q, layer.name(), nodes));
+            case DEQUANTIZE_LINEAR -> {
+                String qName = store.addInitializer(prefix, values);
+                long[] scaleDims = plan.block() == 0 ? new long[] {q.cols()} : new long[] {q.scaleRows(), q.cols()};
+                String sName = store.addInitializer(prefix + "_scale", Tensors.floatTensor(q.scales(), scaleDims));
+                yield new Emitted(dequantizeNode(w, qName, sName, plan.block(), layer.name(), nodes), qName, null, sName);
+            }
+            case CAST_MUL -> {
+                String qName = store.addInitializer(prefix, values);
+                String sName = store.addInitializer(prefix + "_scale", Tensors.floatTensor(q.scales(), q.cols()));
+                yield new Emitted(castMulNodes(w, qName, sName, layer.name(), nodes), qName, null, sName);
+            }
             case INTEGER -> {
                 String qName = store.addInitializer(prefix, values);
                 int[] sums = ScaledMatMulInteger.columnSums(q.values(), q.rows(), q.cols());
                 String sums32 = store.addInitializer(prefix + "_colsum", Tensors.int32Tensor(sums, q.cols()));
-                yield new Emitted(qName, sums32, store.addInitializer(prefix + "_scale", Tensors.floatTensor(q.scales(), q.cols())));
+                yield new Emitted(qName, qName, sums32, store.addInitializer(prefix + "_scale", Tensors.floatTensor(q.scales(), q.cols())));
             }
             default -> throw new IllegalStateException("weight form " + plan.form() + " stores no integer values");
         };
     }
 
     /** {@code Mul(Cast(values, float), scales[N])}: per-channel dequantization where the opset has no per-axis DequantizeLinear. */
-    private String castMul(String w, String prefix, TensorProto values, QuantizedWeight q, String forLayer, List<NodeProto> nodes) {
-        String qName = store.addInitializer(prefix, values);
-        String sName = store.addInitializer(prefix + "_scale", Tensors.floatTensor(q.scales(), q.cols()));
-        String out = castMulNodes(w, qName, sName, forLayer, nodes);
-        stored.put(out, new Emitted(qName, null, sName));
-        return out;
-    }
-
     private String castMulNodes(String w, String qName, String sName, String forLayer, List<NodeProto> nodes) {
         String f = edit.fresh(w + "_f");
         nodes.add(edit.node("Cast", List.of(qName), List.of(f), forLayer, intAttr("to", TensorProto.DataType.FLOAT_VALUE)));
@@ -156,16 +147,6 @@ final class WeightStage {
     }
 
     /** {@code DequantizeLinear(values, scales)} (symmetric: no zero point) per output channel or per block; returns its output. */
-    private String dequantizeLinear(String w, String prefix, TensorProto values, QuantizedWeight q, int block, String forLayer,
-                                    List<NodeProto> nodes) {
-        String qName = store.addInitializer(prefix, values);
-        long[] scaleDims = block == 0 ? new long[] {q.cols()} : new long[] {q.scaleRows(), q.cols()};
-        String sName = store.addInitializer(prefix + "_scale", Tensors.floatTensor(q.scales(), scaleDims));
-        String out = dequantizeNode(w, qName, sName, block, forLayer, nodes);
-        stored.put(out, new Emitted(qName, null, sName));
-        return out;
-    }
-
     private String dequantizeNode(String w, String qName, String sName, int block, String forLayer, List<NodeProto> nodes) {
         String out = edit.fresh(w + "_dq");
         OnnxMl.AttributeProto[] attrs = block == 0
