@@ -58,7 +58,51 @@ public final class RealModels {
     public static final String MINILM_Q_ENTRY = "all-minilm-l6-v2-q.onnx";
     public static final String PPOCR_V4_REC_ENTRY = "models/ch_PP-OCRv4_rec_infer.onnx";
 
+    /** Folder of the bundled stories260K files on the classpath (MIT; see its LICENSE-NOTE.md and README.md). */
+    public static final String STORIES260K_DIR = "ai/stamp/testmodels/stories260K/";
+
     private RealModels() {}
+
+    /**
+     * stories260K, a real Llama-2-architecture causal LM (5 layers, dim 64, GQA 8/4 heads, RoPE, RMSNorm, 512-token
+     * vocabulary) with Optimum I/O: inputs input_ids, attention_mask, position_ids, past_key_values.N.key|value;
+     * outputs logits, present.N.key|value. Bundled in this module (1.2 MB), not fetched.
+     */
+    public static Path stories260K() { return bundled("stories260K.onnx"); }
+
+    /** stories260K with float16 weights and float16 MatMuls (Casts around them); float32 I/O. */
+    public static Path stories260KFp16() { return bundled("stories260K_fp16.onnx"); }
+
+    /** stories260K's tokenizer.json (Hugging Face format, BOS {@code <s>}). */
+    public static Path stories260KTokenizer() { return bundled("tokenizer.json"); }
+
+    /**
+     * A file bundled under {@link #STORIES260K_DIR}, extracted once to {@code <cache>/stories260K/} when it is inside a
+     * jar. The three files land in one folder, so tokenizer.json sits beside the models as tools expect.
+     */
+    private static synchronized Path bundled(String name) {
+        String entry = STORIES260K_DIR + name;
+        URL url = RealModels.class.getClassLoader().getResource(entry);
+        if (url == null) throw new IllegalStateException("bundled model " + entry + " is not on the classpath (is the testmodels jar complete?)");
+        Path target = cacheRoot().resolve("stories260K").resolve(name);
+        try {
+            if ("file".equals(url.getProtocol())) {
+                try {
+                    return Paths.get(url.toURI());
+                } catch (Exception ignored) {
+                    // fall through to copying the stream
+                }
+            }
+            URLConnection conn = url.openConnection();
+            conn.setUseCaches(false);
+            if (isCached(target, conn.getContentLengthLong())) return target;
+            try (InputStream in = conn.getInputStream()) {
+                return extract(in, target);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot extract " + entry + " to " + target + ": " + e.getMessage(), e);
+        }
+    }
 
     /** all-MiniLM-L6-v2 ONNX (inputs input_ids, attention_mask, token_type_ids; output last_hidden_state). */
     public static Path miniLm() { return resolve(MINILM_ARTIFACT, MINILM_ENTRY); }
