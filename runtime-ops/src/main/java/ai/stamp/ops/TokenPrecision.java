@@ -83,6 +83,18 @@ public final class TokenPrecision implements StampOp {
 
     public SequenceLayout layout() { return layout; }
 
+    int hiBits() { return hiBits; }
+    int loBits() { return loBits; }
+    int hiTokens() { return hiTokens; }
+
+    /** The same rule on another geometry of the same family (a decoder chunk's own sink count, see {@link ChunkTokenPrecision}). */
+    TokenPrecision on(SequenceLayout other) {
+        return coefficientBits != null ? withTable(other, hiBits, coefficientBits) : new TokenPrecision(other, hiBits, loBits, hiTokens);
+    }
+
+    /** This rule for the chunks of a decoder: the sink as a position, short chunks untransformed ({@link ChunkGeometry}). */
+    public ChunkTokenPrecision chunked() { return new ChunkTokenPrecision(this); }
+
     /** The per-coefficient bit table (a copy), or null for the hi/lo rules. */
     public int[] coefficientBits() { return coefficientBits == null ? null : coefficientBits.clone(); }
 
@@ -197,10 +209,15 @@ public final class TokenPrecision implements StampOp {
      * p = A[c]·nb + E[c]·bh·nbw + F[c]·nbw + G[c]·bw + R[c] (1D: bh = 0, bw = block index, F = 0).
      */
     private String standardPosition(OnnxDialect d, String tDim, String rel, String c, int sink, int b2, int nbh) {
+        return standardPosition(d, rel, c, () -> d.div(sink == 0 ? tDim : d.sub(tDim, d.ints(sink)), d.ints(b2)), b2, nbh);
+    }
+
+    /** As above with the block count nb computed by {@code blockCount} (after blk, which keeps the bodies' node order). */
+    String standardPosition(OnnxDialect d, String rel, String c, java.util.function.Supplier<String> blockCount, int b2, int nbh) {
         boolean oneD = !layout.is2d();
         long[][] tab = layout.sequenceTransform().closedFormTables();
         String blk = d.div(rel, d.ints(b2));
-        String nb = d.div(sink == 0 ? tDim : d.sub(tDim, d.ints(sink)), d.ints(b2));
+        String nb = blockCount.get();
         String p;
         if (oneD) {
             p = d.add(d.add(d.mul(d.gather(d.ints(tab[0]), c), nb), d.mul(d.gather(d.ints(tab[3]), c), blk)),

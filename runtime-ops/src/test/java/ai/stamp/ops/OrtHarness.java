@@ -28,7 +28,7 @@ final class OrtHarness {
         OnnxMl.NodeProto.Builder node = OnnxMl.NodeProto.newBuilder()
                 .setName("op").setOpType(op.functionName()).setDomain(StampDomain.NAME);
         for (String in : op.inputs()) {
-            g.addInput(floatValue("in_" + in));
+            g.addInput(INT64_INPUTS.contains(in) ? value("in_" + in, OnnxMl.TensorProto.DataType.INT64_VALUE) : floatValue("in_" + in));
             node.addInput("in_" + in);
         }
         for (String out : op.outputs()) {
@@ -46,10 +46,20 @@ final class OrtHarness {
                 .build();
     }
 
+    /**
+     * Formal inputs that are int64 counts, not float tensors (the chunk ops' {@code past}): the harness declares them
+     * INT64 and feeds the FloatTensor's values as longs.
+     */
+    static final java.util.Set<String> INT64_INPUTS = java.util.Set.of("past");
+
     private static OnnxMl.ValueInfoProto floatValue(String name) {
+        return value(name, OnnxMl.TensorProto.DataType.FLOAT_VALUE);
+    }
+
+    private static OnnxMl.ValueInfoProto value(String name, int elemType) {
         return OnnxMl.ValueInfoProto.newBuilder().setName(name)
                 .setType(OnnxMl.TypeProto.newBuilder().setTensorType(
-                        OnnxMl.TypeProto.Tensor.newBuilder().setElemType(OnnxMl.TensorProto.DataType.FLOAT_VALUE)))
+                        OnnxMl.TypeProto.Tensor.newBuilder().setElemType(elemType)))
                 .build();
     }
 
@@ -71,8 +81,14 @@ final class OrtHarness {
         Map<String, OnnxTensor> feeds = new LinkedHashMap<>();
         try {
             for (int i = 0; i < inputs.length; i++) {
-                feeds.put("in_" + op.inputs().get(i),
-                        OnnxTensor.createTensor(ENV, FloatBuffer.wrap(inputs[i].data()), inputs[i].shape()));
+                String name = op.inputs().get(i);
+                if (INT64_INPUTS.contains(name)) {
+                    long[] v = new long[inputs[i].data().length];
+                    for (int k = 0; k < v.length; k++) v[k] = (long) inputs[i].data()[k];
+                    feeds.put("in_" + name, OnnxTensor.createTensor(ENV, java.nio.LongBuffer.wrap(v), inputs[i].shape()));
+                } else {
+                    feeds.put("in_" + name, OnnxTensor.createTensor(ENV, FloatBuffer.wrap(inputs[i].data()), inputs[i].shape()));
+                }
             }
             try (OrtSession.Result r = s.run(feeds)) {
                 OnnxTensor t = (OnnxTensor) r.get(0);
