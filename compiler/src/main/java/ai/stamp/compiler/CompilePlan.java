@@ -48,7 +48,7 @@ public final class CompilePlan {
         List<StampReport.RemovedInitializer> removed = new ArrayList<>();
         for (UnusedInitializersPass.Removal r : cleanup.removals()) removed.add(new StampReport.RemovedInitializer(r.graph().path(), r.name(), r.bytes()));
         return new StampReport(config.toString(), passes.editor().functions().opset(), plan.rewritten(), plan.skipped(), embeddings,
-                skippedEmbeddings, functionUses, List.copyOf(removed));
+                skippedEmbeddings, functionUses, List.copyOf(removed), plan.decoder().orElse(null));
     }
 
     /** Writes the plan into the model: the rewritten model and the report. */

@@ -13,7 +13,14 @@ import java.util.Map;
  * for a plan). Serialised as the {@code --report} JSON (schema documented in README.md).
  */
 public record StampReport(String config, int opset, List<Layer> rewritten, List<Skipped> skipped, List<Embedding> embeddings,
-                          List<Skipped> skippedEmbeddings, Map<String, Integer> insertedFunctions, List<RemovedInitializer> removedInitializers) {
+                          List<Skipped> skippedEmbeddings, Map<String, Integer> insertedFunctions, List<RemovedInitializer> removedInitializers,
+                          Decoder decoder) {
+
+    /** A report of a model that is not a decoder with a KV cache ({@code decoder} null, absent from the JSON). */
+    public StampReport(String config, int opset, List<Layer> rewritten, List<Skipped> skipped, List<Embedding> embeddings,
+                       List<Skipped> skippedEmbeddings, Map<String, Integer> insertedFunctions, List<RemovedInitializer> removedInitializers) {
+        this(config, opset, rewritten, skipped, embeddings, skippedEmbeddings, insertedFunctions, removedInitializers, null);
+    }
 
     /** A report without removed initializers (a plan, before emission). */
     public StampReport(String config, int opset, List<Layer> rewritten, List<Skipped> skipped, List<Embedding> embeddings,
@@ -42,6 +49,16 @@ public record StampReport(String config, int opset, List<Layer> rewritten, List<
      * reads it too ({@code detail} says what).
      */
     public record Embedding(String name, String graph, String table, String output, List<Long> shape, boolean floatTableKept, String detail) {}
+
+    /**
+     * A decoder with a KV cache: where the past length P comes from, and the effective activation bits (mean bits per
+     * quantized token over the rewritten layers) of a prefill and of a decode step, which differ because the sink is a
+     * position and a chunk shorter than one transform block is not transformed (see the README's decoder section).
+     */
+    public record Decoder(String pastLength, List<ChunkBits> effectiveBits) {}
+
+    /** Mean activation bits per quantized token of one chunk of {@code tokens} tokens after {@code past} cached ones. */
+    public record ChunkBits(String phase, int tokens, long past, double averageBits) {}
 
     /** An initializer nothing read any more, removed by the last pass, and the bytes of its data. */
     public record RemovedInitializer(String graph, String name, long bytes) {}

@@ -65,6 +65,12 @@ public final class GraphEditor {
         edits.replacements.put(old, List.copyOf(substitutes));
     }
 
+    /**
+     * {@code nodes} go before the graph's first node, in this order; they may read only graph inputs, initializers and
+     * outer-scope values (e.g. a value computed once from the inputs for every later node).
+     */
+    public void prepend(List<NodeProto> nodes) { edits.prepended.addAll(nodes); }
+
     /** {@code node} is removed (its outputs must be read by nothing that stays). */
     public void remove(NodeProto node) { replace(node, List.of()); }
 

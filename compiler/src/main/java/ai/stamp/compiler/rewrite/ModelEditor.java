@@ -129,6 +129,7 @@ public final class ModelEditor {
         boolean nestedEdits = graphs.entrySet().stream().anyMatch(e -> e.getKey().startsWith(scope + "/") && !e.getValue().isEmpty());
         if ((edits == null || edits.isEmpty()) && !nestedEdits) return g;
         List<NodeProto> out = new ArrayList<>(g.getNodeCount() + (edits == null ? 0 : 16 * edits.replacements.size()));
+        if (edits != null) out.addAll(edits.prepended);
         for (int i = 0; i < g.getNodeCount(); i++) {
             NodeProto n = g.getNode(i);
             List<NodeProto> sub = edits == null ? null : edits.replacements.get(n);
@@ -174,9 +175,10 @@ public final class ModelEditor {
         final Map<NodeProto, List<NodeProto>> replacements = new java.util.IdentityHashMap<>();
         final List<OnnxMl.TensorProto> addedInitializers = new ArrayList<>();
         final Set<String> removedInitializers = new HashSet<>();
+        final List<NodeProto> prepended = new ArrayList<>();
 
         GraphEdits(OnnxMl.GraphProto graph) { this.graph = graph; }
 
-        boolean isEmpty() { return replacements.isEmpty() && addedInitializers.isEmpty() && removedInitializers.isEmpty(); }
+        boolean isEmpty() { return replacements.isEmpty() && addedInitializers.isEmpty() && removedInitializers.isEmpty() && prepended.isEmpty(); }
     }
 }

@@ -16,10 +16,13 @@ final class ActivationQuantStage {
     private final GraphEditor edit;
     private final MixedPrecisionQuantize quantizer;
 
+    private final Chunking chunking;
+
     /** {@code form}: how the integer quantizer's body is spelled (decided per model: opset, --portable). */
-    ActivationQuantStage(GraphEditor edit, MixedPrecisionQuantize.Form form) {
+    ActivationQuantStage(GraphEditor edit, MixedPrecisionQuantize.Form form, Chunking chunking) {
         this.edit = edit;
         this.quantizer = MixedPrecisionQuantize.of(form);
+        this.chunking = chunking;
     }
 
     /** Q(z) at the plan's bits per token, in float. */
@@ -42,7 +45,11 @@ final class ActivationQuantStage {
 
     private String levels(TokenPlan plan, String z, String activation, String forLayer, List<NodeProto> nodes) {
         String levels = edit.fresh(activation + "_stamp_levels");
-        nodes.add(edit.call(plan.tokenPrecision(), List.of(z), List.of(levels), forLayer));
+        if (chunking.applies(plan)) {
+            nodes.add(edit.call(plan.tokenPrecision().chunked(), List.of(z, chunking.past()), List.of(levels), forLayer));
+        } else {
+            nodes.add(edit.call(plan.tokenPrecision(), List.of(z), List.of(levels), forLayer));
+        }
         return levels;
     }
 }

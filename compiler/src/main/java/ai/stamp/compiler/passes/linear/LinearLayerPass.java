@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The linear-layer rewrite of a whole model: one {@link LinearLayerRule} per graph, every node of every graph in
@@ -56,8 +57,32 @@ public final class LinearLayerPass implements Pass<LinearLayerPass.Plan> {
     /** One node's decision, in the graph that holds it. */
     public record Step(Graph graph, NodeProto node, Match<LayerPlan> match, LinearLayerRule rule) {}
 
-    /** The decisions on every node of the model, in walk order. */
-    public record Plan(List<Step> steps) {
+    /**
+     * The decisions on every node of the model, in walk order; {@code chunks}: the decoder's past length when the graph
+     * has a KV cache (the sequence ops are then the chunk ops).
+     */
+    public record Plan(List<Step> steps, Optional<DecoderChunks> chunks) {
+        /** Chunk lengths (tokens, past) the report gives effective bits for: prefills of several lengths and a decode step. */
+        private static final int[][] REPORTED_CHUNKS = {{16, 0}, {128, 0}, {512, 0}, {1, 512}, {4, 512}};
+
+        /** For a decoder: where P comes from and the effective activation bits of prefill and decode chunks. */
+        public Optional<StampReport.Decoder> decoder() {
+            if (chunks.isEmpty()) return Optional.empty();
+            List<StampReport.ChunkBits> bits = new ArrayList<>();
+            for (int[] c : REPORTED_CHUNKS) {
+                double sum = 0;
+                int n = 0;
+                for (Step s : steps) {
+                    if (s.match() instanceof Match.Planned<LayerPlan> p && p.plan().tokens().quantizes() && !p.plan().tokens().transformed().is2d()) {
+                        sum += p.plan().tokens().tokenPrecision().chunked().averageBits(c[0], c[1]);
+                        n++;
+                    }
+                }
+                if (n > 0) bits.add(new StampReport.ChunkBits(c[1] == 0 ? "prefill" : "decode", c[0], c[1], sum / n));
+            }
+            return Optional.of(new StampReport.Decoder(chunks.get().source().describe(), List.copyOf(bits)));
+        }
+
         /** The layers that will be rewritten, as report lines. */
         public List<StampReport.Layer> rewritten() {
             List<StampReport.Layer> out = new ArrayList<>();
@@ -85,13 +110,15 @@ public final class LinearLayerPass implements Pass<LinearLayerPass.Plan> {
 
     /** As {@link #plan(OnnxMl.ModelProto)} with the matcher's verdicts already computed for {@code model}. */
     public Plan plan(OnnxMl.ModelProto model, LayerMatches matches) {
+        Graph main = matches.graphs().get(0);
+        Optional<DecoderChunks> chunks = PastLength.of(main).map(p -> new DecoderChunks(p, main));
         LinearLayerRule.Planners planners = new LinearLayerRule.Planners(
                 new TokenPlanner(config.mode(), config.sequence(), config.precision(), stats),
                 new WeightPlanner(config.weightQuantization(), new WeightStorage(opset), stats, external, integers, new HashMap<>()),
                 config.inverseAt(), config.features(), stats, config.dequantizeWeights(),
                 config.weightQuantization().enabled() || config.features().any(),
                 model.getIrVersion() >= MIN_IR_OVERRIDABLE_INITIALIZERS, config.emit(), quantizeForm(),
-                config.portable() ? ScaledMatMulInteger.Form.STANDARD : ScaledMatMulInteger.Form.ONNXRUNTIME);
+                config.portable() ? ScaledMatMulInteger.Form.STANDARD : ScaledMatMulInteger.Form.ONNXRUNTIME, chunks);
         Map<String, LinearLayerRule> rules = new HashMap<>();
         for (Graph g : matches.graphs()) rules.put(g.scope(), new LinearLayerRule(g, matches, planners));
         List<Step> steps = new ArrayList<>();
@@ -100,7 +127,7 @@ public final class LinearLayerPass implements Pass<LinearLayerPass.Plan> {
             Match<LayerPlan> m = MalformedNodes.guard(v.graph(), v.node(), () -> rule.match(v.graph(), v.node()));
             if (!(m instanceof Match.NotApplicable<LayerPlan>)) steps.add(new Step(v.graph(), v.node(), m, rule));
         }
-        return new Plan(List.copyOf(acrossLayers(steps, matches.graphs())));
+        return new Plan(List.copyOf(acrossLayers(steps, matches.graphs())), chunks);
     }
 
     /**

@@ -45,7 +45,8 @@ final class LinearLayerRule implements Rule<LayerPlan> {
     /** What the rule needs beyond the graph: the planners of each concern. */
     record Planners(TokenPlanner tokens, WeightPlanner weights, StampConfig.InversePlacement inverseAt, FeatureTransforms features,
                     CalibrationStats stats, boolean dequantizeRequested, boolean bakesWeights, boolean overridableInputs,
-                    StampConfig.Emit emit, MixedPrecisionQuantize.Form quantizeForm, ScaledMatMulInteger.Form productForm) {}
+                    StampConfig.Emit emit, MixedPrecisionQuantize.Form quantizeForm, ScaledMatMulInteger.Form productForm,
+                    java.util.Optional<DecoderChunks> decoder) {}
 
     private final Graph graph;
     private final Planners planners;
@@ -144,8 +145,9 @@ final class LinearLayerRule implements Rule<LayerPlan> {
             this.edit = edit;
             this.smoothing = new SmoothingStage(stage(edit, SmoothingStage.NAME), graph);
             this.rotation = new RotationStage(stage(edit, RotationStage.NAME), planners.features().rotation());
-            this.sequence = new SequenceTransformStage(stage(edit, SequenceTransformStage.NAME));
-            this.quantization = new ActivationQuantStage(stage(edit, ActivationQuantStage.NAME), planners.quantizeForm());
+            Chunking chunking = Chunking.of(planners.decoder(), edit.model());
+            this.sequence = new SequenceTransformStage(stage(edit, SequenceTransformStage.NAME), chunking);
+            this.quantization = new ActivationQuantStage(stage(edit, ActivationQuantStage.NAME), planners.quantizeForm(), chunking);
             this.weights = new WeightStage(stage(edit, WeightStage.NAME), planners.stats(), planners.weights().external(), rotation);
             this.matmul = new MatMulStage(stage(edit, MatMulStage.NAME), sequence, planners.productForm());
         }

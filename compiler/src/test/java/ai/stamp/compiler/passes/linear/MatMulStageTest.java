@@ -62,7 +62,7 @@ class MatMulStageTest {
         LayerMatches m = LinearFixtures.matches(model);
         LinearLayer l = m.layers(m.graphs().get(0)).get(0);
         LinearFixtures.Edit e = LinearFixtures.edit(model, m, LinearLayerRule.NAME);
-        SequenceTransformStage sequence = new SequenceTransformStage(e.graph());
+        SequenceTransformStage sequence = new SequenceTransformStage(e.graph(), Chunking.NONE);
         MatMulStage stage = new MatMulStage(e.graph(), sequence, ai.stamp.ops.ScaledMatMulInteger.Form.STANDARD);
         LayerPlan plan = new LayerPlan(l, new InputPlan(l.activation(), FeaturePlan.NONE, tokens, inverseFirst, false), WeightPlan.unchanged(""));
         List<NodeProto> nodes = new ArrayList<>();

@@ -46,7 +46,7 @@ class SequenceTransformStageTest {
         LayerMatches m = LinearFixtures.matches(before);
         LinearLayer proj = layer(m, "proj");
         LinearFixtures.Edit e = LinearFixtures.edit(before, m, LinearLayerRule.NAME);
-        SequenceTransformStage stage = new SequenceTransformStage(e.graph());
+        SequenceTransformStage stage = new SequenceTransformStage(e.graph(), Chunking.NONE);
         List<NodeProto> nodes = new ArrayList<>();
         String z = stage.forward(plan, proj.activation(), proj.activation(), "proj", nodes);
         assertEquals("x_stamp_coeffs", z);
