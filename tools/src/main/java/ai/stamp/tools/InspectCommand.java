@@ -56,6 +56,7 @@ final class InspectCommand implements Callable<Integer> {
         PrintWriter o = spec.commandLine().getOut();
         for (String line : lines(model.proto(), planned)) o.println(line);
         o.println(RewriteJob.summary(planned));
+        RewriteJob.decoderLine(planned).ifPresent(o::println);
         o.println("config: " + config);
         o.flush();
         return 0;

@@ -64,6 +64,7 @@ final class RewriteCommand implements Callable<Integer> {
                 PrintWriter o = spec.commandLine().getOut();
                 for (String line : InspectCommand.lines(outcome.input().proto(), result)) o.println(line);
                 o.println(RewriteJob.summary(result));
+                RewriteJob.decoderLine(result).ifPresent(o::println);
                 o.println("config: " + config);
                 o.println("dry run: " + out + " not written" + (report != null ? "; wrote report " + report : ""));
                 o.flush();
@@ -73,6 +74,7 @@ final class RewriteCommand implements Callable<Integer> {
         if (!quiet) {
             PrintWriter o = spec.commandLine().getOut();
             o.println("stamp-onnx: " + RewriteJob.summary(result));
+            RewriteJob.decoderLine(result).ifPresent(l -> o.println("  " + l));
             o.println("  config: " + config);
             o.println("  wrote " + out + (report != null ? " and report " + report : ""));
             o.flush();

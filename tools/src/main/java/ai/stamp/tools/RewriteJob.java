@@ -168,6 +168,23 @@ public final class RewriteJob {
      * ", 3 weight(s) left float: weight '…' is ..." (the reasons of the report details, grouped);
      * then, when embedding tables were looked at: "; 3 embedding table(s) quantized to int8[ (…)][, 1 Gather skipped: …]".
      */
+    /**
+     * For a decoder with a KV cache, e.g. "decoder: sink = position 0 (past length = ...); effective activation bits:
+     * prefill 4.71 (16 tokens), ...; decode 4.00 (1 token), ..."; empty otherwise.
+     */
+    public static Optional<String> decoderLine(StampReport report) {
+        if (report.decoder() == null) return Optional.empty();
+        StringBuilder sb = new StringBuilder("decoder: sink = position 0, not the first token of each call (past length = ")
+                .append(report.decoder().pastLength()).append("); effective activation bits:");
+        String phase = "";
+        for (StampReport.ChunkBits b : report.decoder().effectiveBits()) {
+            sb.append(b.phase().equals(phase) ? ", " : (phase.isEmpty() ? " " : "; ") + b.phase() + " ");
+            phase = b.phase();
+            sb.append(String.format(java.util.Locale.ROOT, "%.2f (%d token%s)", b.averageBits(), b.tokens(), b.tokens() == 1 ? "" : "s"));
+        }
+        return Optional.of(sb.toString());
+    }
+
     public static String summary(StampReport report) {
         Map<String, Long> rewritten = report.rewritten().stream()
                 .collect(Collectors.groupingBy(StampReport.Layer::opType, LinkedHashMap::new, Collectors.counting()));

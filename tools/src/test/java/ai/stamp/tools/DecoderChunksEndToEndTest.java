@@ -118,6 +118,16 @@ class DecoderChunksEndToEndTest {
     }
 
     @Test
+    void inspectPrintsTheEffectiveBitsOfPrefillAndDecode() {
+        java.io.StringWriter out = new java.io.StringWriter(), err = new java.io.StringWriter();
+        int code = StampCli.run(new java.io.PrintWriter(out), new java.io.PrintWriter(err), "inspect", RealModels.stories260K().toString());
+        assertEquals(0, code, err.toString());
+        assertTrue(out.toString().contains("decoder: sink = position 0, not the first token of each call (past length = length of attention_mask - length"
+                + " of input_ids); effective activation bits: prefill 4.71 (16 tokens), 4.53 (128 tokens), 4.51 (512 tokens); decode 4.00 (1 token),"
+                + " 4.00 (4 tokens)"), out.toString());
+    }
+
+    @Test
     void anEncoderHasNoDecoderSection() {
         assertNull(StampCompiler.compile(ModelFile.read(RealModels.miniLm()).proto(), StampConfig.builder().build()).report().decoder());
     }
