@@ -37,7 +37,7 @@ class DecoderChunksEndToEndTest {
 
     private static OnnxMl.ModelProto stories() { return ModelFile.read(RealModels.stories260K()).proto(); }
 
-    private static long[] someIds() {
+    static long[] someIds() {
         Random rnd = new Random(5);
         long[] ids = new long[TOKENS];
         ids[0] = 1; // BOS
@@ -46,7 +46,10 @@ class DecoderChunksEndToEndTest {
     }
 
     /** Logits [TOKENS, V] of the ids fed {@code chunk} tokens per call through the KV cache. */
-    static float[][] logits(OnnxMl.ModelProto model, long[] ids, int chunk) throws OrtException {
+    static float[][] logits(OnnxMl.ModelProto model, long[] ids, int chunk) throws OrtException { return logits(model, ids, chunk, true); }
+
+    /** As above; {@code useCacheBranch} feeds a merged decoder's {@code use_cache_branch} input (ignored without one). */
+    static float[][] logits(OnnxMl.ModelProto model, long[] ids, int chunk, boolean useCacheBranch) throws OrtException {
         OrtSession.SessionOptions so = new OrtSession.SessionOptions();
         so.setIntraOpNumThreads(1);
         try (OrtSession s = ENV.createSession(model.toByteArray(), so)) {
@@ -64,6 +67,7 @@ class DecoderChunksEndToEndTest {
                 feeds.put("input_ids", OnnxTensor.createTensor(ENV, LongBuffer.wrap(c), new long[] {1, n}));
                 feeds.put("position_ids", OnnxTensor.createTensor(ENV, LongBuffer.wrap(pos), new long[] {1, n}));
                 feeds.put("attention_mask", OnnxTensor.createTensor(ENV, LongBuffer.wrap(mask), new long[] {1, p + n}));
+                if (s.getInputNames().contains("use_cache_branch")) feeds.put("use_cache_branch", OnnxTensor.createTensor(ENV, new boolean[] {useCacheBranch}));
                 for (String in : s.getInputNames()) {
                     if (in.startsWith("past_key_values")) {
                         feeds.put(in, past.containsKey(in) ? past.get(in) : OnnxTensor.createTensor(ENV, FloatBuffer.allocate(0), new long[] {1, 4, 0, 8}));
@@ -88,7 +92,7 @@ class DecoderChunksEndToEndTest {
         }
     }
 
-    private static double maxDiff(float[][] a, float[][] b) {
+    static double maxDiff(float[][] a, float[][] b) {
         double m = 0;
         for (int i = 0; i < a.length; i++) for (int j = 0; j < a[i].length; j++) m = Math.max(m, Math.abs(a[i][j] - b[i][j]));
         return m;
