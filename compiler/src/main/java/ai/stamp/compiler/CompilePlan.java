@@ -4,6 +4,7 @@ import ai.onnx.proto.OnnxMl;
 import ai.stamp.compiler.io.ExternalWeights;
 import ai.stamp.compiler.passes.cleanup.UnusedInitializersPass;
 import ai.stamp.compiler.passes.embedding.EmbeddingQuantizationPass;
+import ai.stamp.compiler.passes.kvcache.KvCachePass;
 import ai.stamp.compiler.passes.linear.LinearLayerPass;
 import ai.stamp.compiler.rewrite.FunctionRegistry;
 import ai.stamp.compiler.rewrite.ModelEditor;
@@ -28,6 +29,8 @@ public final class CompilePlan {
     private final StampConfig config;
     private final ExternalWeights external;
     private boolean emitted;
+    /** {@code --kv-bits}: the cache tensors as the input model has them (for the report; emission re-plans after the layers). */
+    private final java.util.Optional<KvCachePass.Plan> kvCache;
 
     /** {@code embeddings}: what {@code --quantize-embeddings} did (in {@code prepare}, before the linear layers were matched). */
     CompilePlan(PassManager passes, LinearLayerPass pass, LinearLayerPass.Plan plan, EmbeddingQuantizationPass.Plan embeddings,
@@ -39,6 +42,13 @@ public final class CompilePlan {
         this.skippedEmbeddings = List.copyOf(embeddings.skipped());
         this.config = config;
         this.external = external;
+        this.kvCache = config.kvBits() == 0 ? java.util.Optional.empty() : java.util.Optional.of(new KvCachePass(config).plan(passes.editor().current()));
+        if (kvCache.isPresent() && (plan.decoder().isEmpty() || kvCache.get().sites().isEmpty())) {
+            throw new StampException(StampException.Kind.UNSUPPORTED_MODEL, "--kv-bits quantizes a decoder's KV cache, and this model has "
+                    + (plan.decoder().isEmpty() ? "no past KV input (e.g. past_key_values.0.key)" : "no float32 present.* output computed in its graphs"
+                    + kvCache.get().skipped().stream().map(k -> "; " + k.tensor() + ": " + k.reason()).findFirst().orElse(""))
+                    + ": drop --kv-bits");
+        }
     }
 
     /** What the rewrite will do: the layers it rewrites, the ones it leaves and why, the embedding tables quantized. */
@@ -48,7 +58,8 @@ public final class CompilePlan {
         List<StampReport.RemovedInitializer> removed = new ArrayList<>();
         for (UnusedInitializersPass.Removal r : cleanup.removals()) removed.add(new StampReport.RemovedInitializer(r.graph().path(), r.name(), r.bytes()));
         return new StampReport(config.toString(), passes.editor().functions().opset(), plan.rewritten(), plan.skipped(), embeddings,
-                skippedEmbeddings, functionUses, List.copyOf(removed), plan.decoder().orElse(null));
+                skippedEmbeddings, functionUses, List.copyOf(removed),
+                plan.decoder().map(d -> kvCache.map(k -> d.withKvCache(k.report(config))).orElse(d)).orElse(null));
     }
 
     /** Writes the plan into the model: the rewritten model and the report. */
@@ -57,6 +68,7 @@ public final class CompilePlan {
         emitted = true;
         try {
             passes.apply(pass, plan);
+            if (kvCache.isPresent()) passes.run(new KvCachePass(config));
             // last: the initializers nothing reads any more (originals of shared or outer-scope weights, dequantized integers)
             UnusedInitializersPass unused = new UnusedInitializersPass();
             UnusedInitializersPass.Plan cleanup = unused.plan(passes.editor().current());

@@ -133,6 +133,7 @@ public final class StampConfig {
     private final EmbeddingQuantization embeddings;
     private final Emit emit;
     private final boolean portable;
+    private final int kvBits;
     /** Whether the weight method was chosen, not defaulted from the mode (so {@link #toBuilder()} keeps the default a default). */
     private final boolean weightsChosen;
 
@@ -146,6 +147,7 @@ public final class StampConfig {
         this.embeddings = new EmbeddingQuantization(b.quantizeEmbeddings);
         this.emit = b.emit;
         this.portable = b.portable;
+        this.kvBits = b.kvBits;
         this.weightsChosen = b.weights != null;
     }
 
@@ -213,6 +215,13 @@ public final class StampConfig {
      */
     public boolean quantizeEmbeddings() { return embeddings.enabled(); }
 
+    /**
+     * Low bit-width of a decoder's KV cache ({@code --kv-bits}; 0 = the cache is not quantized). K (after RoPE) and V are
+     * quantized where they are written to {@code present} and read by attention, in simulation form, along the cache's
+     * token axis with the activations' transform, sink, high bit-width and mode (STaMP or the matched baseline).
+     */
+    public int kvBits() { return kvBits; }
+
     /** Whether this config needs calibration statistics (GPTQ, SmoothQuant, energy allocation). */
     public boolean needsCalibration() { return weights().isGptq() || smooth() || allocation() == Allocation.ENERGY; }
 
@@ -221,7 +230,7 @@ public final class StampConfig {
                 .hiTokens(hiTokens()).hiBits(hiBits()).loBits(loBits()).grid(grid().orElse(null)).exclude(exclude().orElse(null))
                 .weights(weightsChosen ? weights() : null).weightBlock(weightBlock()).rotation(rotation()).smoothAlpha(smoothAlpha())
                 .allocation(allocation()).avgBits(avgBits()).inverseAt(inverseAt()).dequantizeWeights(dequantizeWeights())
-                .quantizeEmbeddings(quantizeEmbeddings()).emit(emit).portable(portable);
+                .quantizeEmbeddings(quantizeEmbeddings()).emit(emit).portable(portable).kvBits(kvBits);
     }
 
     /** Also the {@code ai.stamp.config} metadata of a rewritten model, so locale-independent (Locale.ROOT). */
@@ -240,7 +249,8 @@ public final class StampConfig {
                 + (dequantizeWeights() ? " dequantize-weights" : "")
                 + (quantizeEmbeddings() ? " quantize-embeddings" : "")
                 + (emit == Emit.AUTO ? "" : " emit=" + emit.name().toLowerCase(Locale.ROOT))
-                + (portable ? " portable" : "");
+                + (portable ? " portable" : "")
+                + (kvBits == 0 ? "" : " kv-bits=" + kvBits);
     }
 
     public static final class Builder {
@@ -265,6 +275,7 @@ public final class StampConfig {
         private boolean portable;
         private boolean dequantizeWeights;
         private boolean quantizeEmbeddings;
+        private int kvBits;
 
         public Builder mode(Mode v) { mode = v; return this; }
         /** A sequence transform id ({@link #transformIds()}). */
@@ -292,6 +303,8 @@ public final class StampConfig {
         public Builder dequantizeWeights(boolean v) { dequantizeWeights = v; return this; }
         /** {@code --quantize-embeddings}: embedding tables become int8 with one scale per row (off by default). */
         public Builder quantizeEmbeddings(boolean v) { quantizeEmbeddings = v; return this; }
+        /** {@code --kv-bits B}: quantize a decoder's KV cache with B low bits (0, the default: off). */
+        public Builder kvBits(int v) { kvBits = v; return this; }
 
         /** Validates and builds; an invalid value throws IllegalArgumentException with a one-line reason. */
         public StampConfig build() {
@@ -305,6 +318,7 @@ public final class StampConfig {
             if (hiTokens < 0) throw new IllegalArgumentException("--hi-tokens must be >= 0 (0 = sink + approximation band), got " + hiTokens);
             checkBits("--hi-bits", hiBits);
             checkBits("--lo-bits", loBits);
+            if (kvBits != 0) checkBits("--kv-bits", kvBits);
             if (weightBlock < 0) throw new IllegalArgumentException("--weight-block must be > 0 (or 0 = per output channel), got " + weightBlock);
             if (rotation == null || allocation == null || inverseAt == null || emit == null) {
                 throw new IllegalArgumentException("rotation, allocation, inverse placement and emit form are required");

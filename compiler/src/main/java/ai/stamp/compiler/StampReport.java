@@ -55,7 +55,20 @@ public record StampReport(String config, int opset, List<Layer> rewritten, List<
      * quantized token over the rewritten layers) of a prefill and of a decode step, which differ because the sink is a
      * position and a chunk shorter than one transform block is not transformed (see the README's decoder section).
      */
-    public record Decoder(String pastLength, List<ChunkBits> effectiveBits) {}
+    public record Decoder(String pastLength, List<ChunkBits> effectiveBits, KvCache kvCache) {
+        public Decoder(String pastLength, List<ChunkBits> effectiveBits) { this(pastLength, effectiveBits, null); }
+
+        public Decoder withKvCache(KvCache kv) { return new Decoder(pastLength, effectiveBits, kv); }
+    }
+
+    /**
+     * {@code --kv-bits}: the cache tensors quantized ({@code graph:tensor}), the ones left alone (with why), and per cache
+     * length the quantized tokens (sink + completed blocks), their mean bits, and the open block's tokens kept in float.
+     */
+    public record KvCache(String mode, int hiBits, int loBits, List<String> tensors, List<String> skipped, List<KvBits> effectiveBits) {}
+
+    /** A cache of {@code cacheTokens}: {@code quantizedTokens} at {@code averageBits} mean bits, {@code floatTokens} in float. */
+    public record KvBits(int cacheTokens, int quantizedTokens, double averageBits, int floatTokens) {}
 
     /** Mean activation bits per quantized token of one chunk of {@code tokens} tokens after {@code past} cached ones. */
     public record ChunkBits(String phase, int tokens, long past, double averageBits) {}

@@ -76,7 +76,10 @@ final class OrtHarness {
     }
 
     /** Runs the op's function in ORT on the given inputs (in {@link StampOp#inputs()} order). */
-    static FloatTensor run(StampOp op, int opset, FloatTensor... inputs) {
+    static FloatTensor run(StampOp op, int opset, FloatTensor... inputs) { return runOutput(op, opset, 0, inputs); }
+
+    /** As {@link #run}, returning output {@code index} (ops with several outputs). */
+    static FloatTensor runOutput(StampOp op, int opset, int index, FloatTensor... inputs) {
         OrtSession s = session(op, opset);
         Map<String, OnnxTensor> feeds = new LinkedHashMap<>();
         try {
@@ -91,7 +94,7 @@ final class OrtHarness {
                 }
             }
             try (OrtSession.Result r = s.run(feeds)) {
-                OnnxTensor t = (OnnxTensor) r.get(0);
+                OnnxTensor t = (OnnxTensor) r.get(index);
                 long[] shape = t.getInfo().getShape();
                 FloatBuffer fb = t.getFloatBuffer();
                 float[] data = new float[fb.remaining()];

@@ -182,6 +182,13 @@ public final class RewriteJob {
             phase = b.phase();
             sb.append(String.format(java.util.Locale.ROOT, "%.2f (%d token%s)", b.averageBits(), b.tokens(), b.tokens() == 1 ? "" : "s"));
         }
+        StampReport.KvCache kv = report.decoder().kvCache();
+        if (kv != null) {
+            sb.append(String.format(java.util.Locale.ROOT, "; KV cache (%s, %d/%d bits, %d tensors): ", kv.mode(), kv.hiBits(), kv.loBits(), kv.tensors().size()));
+            sb.append(kv.effectiveBits().stream().map(b -> String.format(java.util.Locale.ROOT, "%.2f bits over %d of %d tokens", b.averageBits(),
+                    b.quantizedTokens(), b.cacheTokens())).collect(Collectors.joining(", "))).append(" (the open block in float)");
+            if (!kv.skipped().isEmpty()) sb.append("; ").append(kv.skipped().size()).append(" cache tensor(s) left alone: ").append(kv.skipped().get(0));
+        }
         return Optional.of(sb.toString());
     }
 

@@ -41,6 +41,12 @@ public final class StampOptions {
             description = "Bits of every other token (2..8). Default: ${DEFAULT-VALUE}.")
     int loBits;
 
+    @Option(names = "--kv-bits", paramLabel = "B", defaultValue = "0",
+            description = "Decoders: quantize the KV cache (K after RoPE, V) to B low bits where it is written to present and read by "
+                    + "attention, with the same transform along the cache's token axis, sink, --hi-bits and --mode (simulation form); "
+                    + "completed blocks are quantized, the open block stays at the model's precision. 0 = off (default).")
+    int kvBits;
+
     @Option(names = "--grid", paramLabel = "HxW",
             description = "Token grid for --transform haar2d, e.g. 14x14 (default: taken from the graph).")
     String grid;
@@ -124,7 +130,7 @@ public final class StampOptions {
                 .inverseAt(parseEnum(StampConfig.InversePlacement.class, "--inverse-at", inverseAt))
                 .emit(parseEnum(StampConfig.Emit.class, "--emit", emit)).portable(portable)
                 .dequantizeWeights(dequantizeWeights)
-                .quantizeEmbeddings(quantizeEmbeddings);
+                .quantizeEmbeddings(quantizeEmbeddings).kvBits(kvBits);
         if (smooth != null) {
             if (!(smooth >= 0 && smooth <= 1)) {
                 throw new StampException(StampException.Kind.BAD_OPTION, "--smooth ALPHA must be in 0..1, got " + smooth);
