@@ -53,6 +53,21 @@ class DecoderChunksEndToEndTest {
         OrtSession.SessionOptions so = new OrtSession.SessionOptions();
         so.setIntraOpNumThreads(1);
         try (OrtSession s = ENV.createSession(model.toByteArray(), so)) {
+            return logits(s, ids, chunk, useCacheBranch);
+        }
+    }
+
+    /** As above for a model file (its external data beside it). */
+    static float[][] logits(java.nio.file.Path model, long[] ids, int chunk) throws OrtException {
+        OrtSession.SessionOptions so = new OrtSession.SessionOptions();
+        so.setIntraOpNumThreads(1);
+        try (OrtSession s = ENV.createSession(model.toString(), so)) {
+            return logits(s, ids, chunk, true);
+        }
+    }
+
+    private static float[][] logits(OrtSession s, long[] ids, int chunk, boolean useCacheBranch) throws OrtException {
+        {
             List<float[]> rows = new ArrayList<>();
             Map<String, OnnxTensor> past = new HashMap<>();
             int p = 0;
@@ -70,7 +85,7 @@ class DecoderChunksEndToEndTest {
                 if (s.getInputNames().contains("use_cache_branch")) feeds.put("use_cache_branch", OnnxTensor.createTensor(ENV, new boolean[] {useCacheBranch}));
                 for (String in : s.getInputNames()) {
                     if (in.startsWith("past_key_values")) {
-                        feeds.put(in, past.containsKey(in) ? past.get(in) : OnnxTensor.createTensor(ENV, FloatBuffer.allocate(0), new long[] {1, 4, 0, 8}));
+                        feeds.put(in, past.containsKey(in) ? past.get(in) : OnnxTensor.createTensor(ENV, FloatBuffer.allocate(0), emptyPast(s, in)));
                     }
                 }
                 try (OrtSession.Result r = s.run(feeds)) {
@@ -90,6 +105,14 @@ class DecoderChunksEndToEndTest {
             for (OnnxTensor t : past.values()) t.close();
             return rows.toArray(new float[0][]);
         }
+    }
+
+    /** The declared past shape with batch 1 and 0 cached tokens ([B, kv_heads, P, head_dim]). */
+    private static long[] emptyPast(OrtSession s, String input) throws OrtException {
+        long[] shape = ((ai.onnxruntime.TensorInfo) s.getInputInfo().get(input).getInfo()).getShape().clone();
+        shape[0] = 1;
+        shape[2] = 0;
+        return shape;
     }
 
     static double maxDiff(float[][] a, float[][] b) {

@@ -6,8 +6,6 @@ import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -91,7 +89,7 @@ public final class LargeModelGenerator {
         Path data = out.resolveSibling(out.getFileName() + ".data");
         String location = data.getFileName().toString();
         try (FileChannel ch = FileChannel.open(data, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-            Writer w = new Writer(ch, location, spec.seed());
+            ExternalDataWriter w = new ExternalDataWriter(ch, location, spec.seed());
             OnnxMl.GraphProto.Builder g = OnnxMl.GraphProto.newBuilder().setName("large_transformer");
             g.addInput(valueInfo("x", "batch", "seq", spec.d()));
             int d = spec.d();
@@ -131,7 +129,7 @@ public final class LargeModelGenerator {
         }
     }
 
-    private static String linear(OnnxMl.GraphProto.Builder g, Writer w, String name, String x, int in, int out) throws IOException {
+    private static String linear(OnnxMl.GraphProto.Builder g, ExternalDataWriter w, String name, String x, int in, int out) throws IOException {
         float bound = (float) (1 / Math.sqrt(in));
         g.addInitializer(w.random(name + ".weight", new long[] {in, out}, bound));
         g.addInitializer(w.random(name + ".bias", new long[] {out}, bound));
@@ -140,72 +138,13 @@ public final class LargeModelGenerator {
         return name + ".y";
     }
 
-    private static String layerNorm(OnnxMl.GraphProto.Builder g, Writer w, String name, String x, int d) throws IOException {
+    private static String layerNorm(OnnxMl.GraphProto.Builder g, ExternalDataWriter w, String name, String x, int d) throws IOException {
         g.addInitializer(w.constant(name + ".gamma", new long[] {d}, 1f));
         g.addInitializer(w.constant(name + ".beta", new long[] {d}, 0f));
         g.addNode(node("LayerNormalization", name, List.of(x, name + ".gamma", name + ".beta"), name + ".y",
                 OnnxMl.AttributeProto.newBuilder().setName("epsilon").setType(OnnxMl.AttributeProto.AttributeType.FLOAT).setF(1e-5f).build(),
                 intAttr("axis", -1)));
         return name + ".y";
-    }
-
-    /** Appends tensors to the data file, one 4 MiB buffer at a time, 4 KiB aligned. */
-    private static final class Writer {
-        private final FileChannel ch;
-        private final String location;
-        private final ByteBuffer buf = ByteBuffer.allocate(1 << 22).order(ByteOrder.LITTLE_ENDIAN);
-        private long state;
-
-        Writer(FileChannel ch, String location, long seed) {
-            this.ch = ch;
-            this.location = location;
-            this.state = seed;
-        }
-
-        TensorProto random(String name, long[] dims, float bound) throws IOException {
-            return write(name, dims, () -> {
-                long z = (state += 0x9E3779B97F4A7C15L);
-                z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-                z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-                z ^= z >>> 31;
-                return ((z >>> 40) * 0x1.0p-24f * 2f - 1f) * bound;
-            });
-        }
-
-        TensorProto constant(String name, long[] dims, float value) throws IOException {
-            return write(name, dims, () -> value);
-        }
-
-        interface FloatGen { float next(); }
-
-        private TensorProto write(String name, long[] dims, FloatGen gen) throws IOException {
-            long count = 1;
-            for (long dim : dims) count *= dim;
-            long start = (ch.position() + 4095) & ~4095L;
-            ch.position(start);
-            for (long i = 0; i < count; i++) {
-                if (!buf.hasRemaining()) flush();
-                buf.putFloat(gen.next());
-            }
-            flush();
-            TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.FLOAT_VALUE)
-                    .setDataLocation(TensorProto.DataLocation.EXTERNAL)
-                    .addExternalData(entry("location", location))
-                    .addExternalData(entry("offset", Long.toString(start)))
-                    .addExternalData(entry("length", Long.toString(count * 4)));
-            for (long dim : dims) t.addDims(dim);
-            return t.build();
-        }
-
-        private void flush() throws IOException {
-            buf.flip();
-            while (buf.hasRemaining()) ch.write(buf);
-            buf.clear();
-        }
-    }
-
-    private static OnnxMl.StringStringEntryProto entry(String k, String v) {
-        return OnnxMl.StringStringEntryProto.newBuilder().setKey(k).setValue(v).build();
     }
 
     private static OnnxMl.ValueInfoProto valueInfo(String name, String batch, String seq, int d) {
