@@ -118,6 +118,14 @@ public final class LargeModelBench {
         return measure(name, cmd, out);
     }
 
+    /** A CLI command ({@code args}) in a child JVM with {@code -Xmx<xmx>}; {@code out}: the file whose .data size is reported. */
+    static Measurement cli(String name, String xmx, Path out, String... args) throws IOException {
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        List<String> cmd = new ArrayList<>(List.of(java.toString(), "-Xmx" + xmx, "-cp", System.getProperty("java.class.path"), "ai.stamp.tools.StampCli"));
+        cmd.addAll(List.of(args));
+        return measure(name, cmd, out);
+    }
+
     /** onnxruntime.quantization.quantize_dynamic(QInt8, external data) in python3, or why it did not run. */
     static Measurement quantizeDynamic(Path in, Path out) throws IOException {
         String name = "ORT quantize_dynamic";
