@@ -80,6 +80,20 @@ class ElementTypesTest {
     }
 
     @Test
+    void dequantizedFloat16MatMulNBitsIsRewrittenAtFloat16() {
+        // --dequantize-weights restores a float16 MatMul from MatMulNBits with float16 scales: a float16 layer
+        OnnxMl.ModelProto model = ai.stamp.testmodels.QuantizedGraphs.matMulNBits(32, 8, 16, 4,
+                ai.stamp.testmodels.QuantizedGraphs.NBitsZeroPoints.PACKED, true, true, 4);
+        StampResult r = StampCompiler.compile(model, StampConfig.builder().dequantizeWeights(true).build());
+        assertEquals(1, r.report().rewritten().size(), r.report().skipped().toString());
+        assertTrue(functionNames(r.model()).contains("HaarSequence_l3_s1_f16"), functionNames(r.model()).toString());
+        Map<String, Object> in = Map.of("x", Ort.random(2, 2, 11, 32));
+        float[] original = Ort.run(model, in).get("y");
+        float[] y = Ort.run(r.model(), in).get("y");
+        assertTrue(Ort.sqnrDb(original, y) > 20, "SQNR " + Ort.sqnrDb(original, y));
+    }
+
+    @Test
     void integerMatMulIsNoLinearLayer() {
         OnnxMl.ModelProto model = TypedGraphs.matMul(DataType.INT32_VALUE, 17, D, N, 1);
         StampReport report = StampCompiler.compile(model, StampConfig.defaults()).report();
