@@ -32,6 +32,8 @@ class ElementTypesTest {
         StampResult simulated = StampCompiler.compile(model, StampConfig.builder().emit(StampConfig.Emit.SIMULATE).build());
         assertEquals(1, integer.report().rewritten().size(), integer.report().skipped().toString());
         assertTrue(integer.report().rewritten().get(0).detail().contains("as int8 for MatMulInteger"), integer.report().rewritten().get(0).detail());
+        assertTrue(integer.report().rewritten().get(0).detail().contains("float64 layer: transforms at float64, activation quantization in float32"),
+                integer.report().rewritten().get(0).detail());
         assertEquals(List.of("HaarSequenceInverse_l3_s1_f64", "HaarSequence_l3_s1_f64", "MixedPrecisionQuantize_ql_f64",
                 "ScaledMatMulInteger_ort_f64", "TokenPrecision_haar1d_l3_s1_b8-4_band"), functionNames(integer.model()));
         assertEquals(List.of("HaarSequenceInverse_l3_s1_f64", "HaarSequence_l3_s1_f64", "MixedPrecisionQdq_f64",
