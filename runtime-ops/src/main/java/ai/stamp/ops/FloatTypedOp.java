@@ -91,9 +91,10 @@ public final class FloatTypedOp implements StampOp {
     @Override public String functionName() { return op.functionName() + type.suffix(); }
     @Override public List<String> inputs() { return op.inputs(); }
     @Override public List<String> outputs() { return op.outputs(); }
-    @Override public String describe() {
-        return op.describe() + (strategy == Strategy.AT_TYPE ? ", at " : ", in float32 for ") + type.label();
-    }
+    @Override public String describe() { return op.describe() + ", " + variant(); }
+
+    /** "at float16" or "in float32 for float16". */
+    private String variant() { return (strategy == Strategy.AT_TYPE ? "at " : "in float32 for ") + type.label(); }
 
     /** The float32 op's kernel: the tests compare it with this body to a tolerance of the layer's type. */
     @Override public FloatTensor reference(FloatTensor... inputs) { return op.reference(inputs); }
@@ -102,7 +103,7 @@ public final class FloatTypedOp implements StampOp {
     public OnnxMl.FunctionProto function(int opset) {
         OnnxMl.FunctionProto body = op.function(opset);
         List<NodeProto> nodes = strategy == Strategy.AT_TYPE ? retyped(body) : inFloat32(body);
-        return body.toBuilder().setName(functionName()).setDocString(body.getDocString() + " (" + describe() + ")")
+        return body.toBuilder().setName(functionName()).setDocString(body.getDocString() + ", " + variant())
                 .clearNode().addAllNode(nodes).build();
     }
 
