@@ -11,7 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
 
-/** Runs a ModelProto in ONNX Runtime (CPU) on float/bool inputs; test helper. */
+/** Runs a ModelProto in ONNX Runtime (CPU) on float, float16, float64, int32, int64 or bool inputs; test helper. */
 public final class Ort {
     private Ort() {}
 
@@ -19,6 +19,15 @@ public final class Ort {
 
     /** An int64 input (token ids, indices). */
     public record Longs(long[] data, long[] shape) {}
+
+    /** A float64 input; its values are given as doubles. */
+    public record Doubles(double[] data, long[] shape) {}
+
+    /** A float16 input; the floats are rounded to half precision (nearest even) when fed. */
+    public record Halves(float[] data, long[] shape) {}
+
+    /** An int32 input. */
+    public record Ints(int[] data, long[] shape) {}
 
     public static Tensor random(long seed, long... shape) {
         long n = 1;
@@ -48,18 +57,21 @@ public final class Ort {
                             feeds.put(e.getKey(), OnnxTensor.createTensor(env, FloatBuffer.wrap(t.data()), t.shape()));
                         } else if (e.getValue() instanceof Longs l) {
                             feeds.put(e.getKey(), OnnxTensor.createTensor(env, java.nio.LongBuffer.wrap(l.data()), l.shape()));
+                        } else if (e.getValue() instanceof Doubles d) {
+                            feeds.put(e.getKey(), OnnxTensor.createTensor(env, java.nio.DoubleBuffer.wrap(d.data()), d.shape()));
+                        } else if (e.getValue() instanceof Ints n) {
+                            feeds.put(e.getKey(), OnnxTensor.createTensor(env, java.nio.IntBuffer.wrap(n.data()), n.shape()));
+                        } else if (e.getValue() instanceof Halves h) {
+                            short[] bits = new short[h.data().length];
+                            for (int i = 0; i < bits.length; i++) bits[i] = ai.stamp.ops.Float16.fromFloat(h.data()[i]);
+                            feeds.put(e.getKey(), OnnxTensor.createTensor(env, java.nio.ShortBuffer.wrap(bits), h.shape(), ai.onnxruntime.OnnxJavaType.FLOAT16));
                         } else if (e.getValue() instanceof Boolean b) {
                             feeds.put(e.getKey(), OnnxTensor.createTensor(env, b));
                         }
                     }
                     Map<String, float[]> out = new LinkedHashMap<>();
                     try (OrtSession.Result result = session.run(feeds)) {
-                        for (Map.Entry<String, ai.onnxruntime.OnnxValue> e : result) {
-                            FloatBuffer fb = ((OnnxTensor) e.getValue()).getFloatBuffer();
-                            float[] v = new float[fb.remaining()];
-                            fb.get(v);
-                            out.put(e.getKey(), v);
-                        }
+                        for (Map.Entry<String, ai.onnxruntime.OnnxValue> e : result) out.put(e.getKey(), floats((OnnxTensor) e.getValue()));
                     }
                     return out;
                 } finally {
@@ -68,6 +80,36 @@ public final class Ort {
             }
         } catch (OrtException e) {
             throw new AssertionError("ONNX Runtime failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** A float, float16, float64 or int32 output as floats (float16 exactly, float64 rounded). */
+    private static float[] floats(OnnxTensor t) {
+        switch (t.getInfo().type) {
+            case DOUBLE -> {
+                java.nio.DoubleBuffer b = t.getDoubleBuffer();
+                float[] v = new float[b.remaining()];
+                for (int i = 0; i < v.length; i++) v[i] = (float) b.get(i);
+                return v;
+            }
+            case FLOAT16 -> {
+                java.nio.ShortBuffer b = t.getShortBuffer();
+                float[] v = new float[b.remaining()];
+                for (int i = 0; i < v.length; i++) v[i] = ai.stamp.ops.Float16.toFloat(b.get(i));
+                return v;
+            }
+            case INT32 -> {
+                java.nio.IntBuffer b = t.getIntBuffer();
+                float[] v = new float[b.remaining()];
+                for (int i = 0; i < v.length; i++) v[i] = b.get(i);
+                return v;
+            }
+            default -> {
+                FloatBuffer fb = t.getFloatBuffer();
+                float[] v = new float[fb.remaining()];
+                fb.get(v);
+                return v;
+            }
         }
     }
 

@@ -2,6 +2,7 @@ package ai.stamp.compiler.ir;
 
 import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.stamp.compiler.StampException;
+import ai.stamp.ops.Float16;
 import com.google.protobuf.ByteString;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -87,14 +88,8 @@ public final class Tensors {
         return Optional.of(v);
     }
 
-    /** The float32 value of IEEE half-precision bits (exact: every half is a float). */
-    static float halfToFloat(int bits) {
-        int sign = (bits & 0x8000) << 16, exponent = (bits >> 10) & 0x1f, mantissa = bits & 0x3ff;
-        if (exponent == 0x1f) return Float.intBitsToFloat(sign | 0x7f800000 | (mantissa << 13));
-        if (exponent != 0) return Float.intBitsToFloat(sign | ((exponent + 112) << 23) | (mantissa << 13));
-        float subnormal = mantissa * 0x1p-24f;
-        return sign == 0 ? subnormal : -subnormal;
-    }
+    /** The float32 value of IEEE half-precision bits (exact: every half is a float); the codec is {@link Float16}'s. */
+    static float halfToFloat(int bits) { return Float16.toFloat((short) bits); }
 
     /** As {@link #readFloats}, for a tensor the caller checked; a mismatch is a model error naming the tensor. */
     public static float[] floats(TensorProto t) {
@@ -137,29 +132,7 @@ public final class Tensors {
     }
 
     /** The IEEE half-precision bits nearest to {@code f} (ties to even; overflow to infinity, NaN stays NaN). */
-    static int floatToHalf(float f) {
-        int bits = Float.floatToRawIntBits(f);
-        int sign = (bits >>> 16) & 0x8000;
-        int exponent = (bits >>> 23) & 0xff;
-        int mantissa = bits & 0x7fffff;
-        if (exponent == 0xff) return sign | 0x7c00 | (mantissa != 0 ? 0x200 | (mantissa >>> 13) : 0);
-        int e = exponent - 127 + 15;
-        if (e >= 0x1f) return sign | 0x7c00;
-        if (e <= 0) {
-            if (e < -10) return sign;
-            int m = mantissa | 0x800000;
-            int shift = 14 - e;
-            int h = m >>> shift;
-            int rem = m & ((1 << shift) - 1);
-            int half = 1 << (shift - 1);
-            if (rem > half || (rem == half && (h & 1) != 0)) h++;
-            return sign | h;
-        }
-        int h = (e << 10) | (mantissa >>> 13);
-        int rem = mantissa & 0x1fff;
-        if (rem > 0x1000 || (rem == 0x1000 && (h & 1) != 0)) h++;
-        return sign | h;
-    }
+    static int floatToHalf(float f) { return Float16.fromFloat(f) & 0xffff; }
 
     private static ByteBuffer littleEndian(int bytes) { return ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN); }
 

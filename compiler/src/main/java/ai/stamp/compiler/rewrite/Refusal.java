@@ -40,7 +40,12 @@ public record Refusal(Code code, String detail) {
         /** A Gather of a constant table along an axis other than 0: not a row lookup, so per-row scales do not apply. */
         GATHER_AXIS,
         /** The constant holds NaN or an infinity, which has no int8 scale. */
-        NON_FINITE_WEIGHT;
+        NON_FINITE_WEIGHT,
+        /**
+         * The MatMul/Gemm computes in a type the linear rewrite does not handle: an integer type (index arithmetic, not a
+         * layer to quantize) or bfloat16 (no kernels to verify it on).
+         */
+        ELEMENT_TYPE;
 
         /** "already-quantized", for JSON reports. */
         public String id() { return name().toLowerCase().replace('_', '-'); }

@@ -4,6 +4,7 @@ import ai.stamp.compiler.StampConfig;
 import ai.stamp.compiler.config.FeatureTransforms;
 import ai.stamp.compiler.ir.Graph;
 import ai.stamp.compiler.quant.Hadamard;
+import ai.stamp.ops.FloatType;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -31,6 +32,13 @@ final class FeaturePlanner {
         if (!features.any()) return FeaturePlan.NONE;
         String x = layer.activation();
         List<String> details = new ArrayList<>();
+        if (layer.type() != FloatType.FLOAT) {
+            // the stages fold s and R into float32 producers and constants; a float16 / float64 layer keeps its features
+            String why = " skipped: the layer computes in " + layer.type().label() + ", feature transforms are emitted for float32 layers only";
+            if (features.smooth()) details.add("smooth" + why);
+            if (features.rotates()) details.add("rotate" + why);
+            return new FeaturePlan(Optional.empty(), Optional.empty(), layer.features(), String.join("; ", details));
+        }
         String weightProblem = LayerWeight.problem(layer);
         Optional<SmoothingPlanner.Decision> smoothed = Optional.empty();
         if (features.smooth()) {

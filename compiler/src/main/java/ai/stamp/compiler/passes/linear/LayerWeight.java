@@ -16,7 +16,7 @@ public final class LayerWeight {
     /** The layer's weight folded to its value, or why it cannot be. */
     static ConstantFolder.Outcome fold(LinearLayer layer) { return ConstantFolder.fold(layer.graph(), layer.weight()); }
 
-    /** Null when the layer's weight folds to a float32 rank-2 value with its data inline, else why not. */
+    /** Null when the layer's weight folds to a rank-2 value of the layer's float type with its data inline, else why not. */
     public static String problem(LinearLayer layer) {
         String w = layer.weight();
         ConstantFolder.Outcome outcome = fold(layer);
@@ -27,8 +27,8 @@ public final class LayerWeight {
         if (f.external()) {
             return "weight '" + w + "' " + (f.source().equals(w) ? "" : "is computed from '" + f.source() + "', which ") + "is stored as external data";
         }
-        if (f.type() != TensorProto.DataType.FLOAT_VALUE) {
-            return "weight '" + w + "' is " + TensorProto.DataType.forNumber(f.type()) + ", not float32";
+        if (f.type() != layer.type().dataType()) {
+            return "weight '" + w + "' is " + TensorProto.DataType.forNumber(f.type()) + ", the layer computes in " + layer.type().label();
         }
         long[] dims = f.dims();
         if (dims.length != 2) return "weight '" + w + "' has rank " + dims.length;
@@ -42,7 +42,10 @@ public final class LayerWeight {
     /** The folded weight; only when {@link #problem} is null. */
     static ConstantFolder.Folded folded(LinearLayer layer) { return (ConstantFolder.Folded) fold(layer); }
 
-    /** The weight as the MatMul uses it, [D, N] row-major (a Gemm's transB folded in); only when {@link #problem} is null. */
+    /**
+     * The weight as the MatMul uses it, [D, N] row-major (a Gemm's transB folded in), as float32 (float16 exactly, float64
+     * rounded: its int8 scales are float32 either way); only when {@link #problem} is null.
+     */
     public static float[] valuesDN(LinearLayer layer) {
         float[] values = folded(layer).values();
         return layer.transposeWeight() ? Tensors.transpose(values, layer.outputs(), layer.features()) : values;

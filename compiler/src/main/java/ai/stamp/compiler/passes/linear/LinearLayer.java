@@ -2,15 +2,17 @@ package ai.stamp.compiler.passes.linear;
 
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.stamp.compiler.ir.Graph;
+import ai.stamp.ops.FloatType;
 import java.util.List;
 import java.util.Optional;
 
 /**
  * A matched linear layer {@code Y = X W (+ C)}: a MatMul, or a Gemm with transA = 0, whose weight is a
- * constant. {@code weightShape} is W as used, [D, N] (after Gemm's transB).
+ * constant. {@code weightShape} is W as used, [D, N] (after Gemm's transB); {@code type} is what X, W and Y are, and
+ * what every op inserted for the layer computes at.
  */
 public record LinearLayer(Graph graph, NodeProto node, String activation, String weight, boolean transposeWeight,
-                          float alpha, Optional<String> bias, float beta, long[] activationShape, List<Long> weightShape) {
+                          float alpha, Optional<String> bias, float beta, long[] activationShape, List<Long> weightShape, FloatType type) {
 
     public String name() { return Graph.nameOf(node); }
 

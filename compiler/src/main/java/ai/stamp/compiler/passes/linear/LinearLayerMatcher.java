@@ -7,6 +7,7 @@ import ai.stamp.compiler.ir.Graph;
 import ai.stamp.compiler.ir.OpSets;
 import ai.stamp.compiler.rewrite.Match;
 import ai.stamp.compiler.rewrite.Refusal;
+import ai.stamp.ops.FloatType;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
@@ -45,6 +46,20 @@ public final class LinearLayerMatcher {
         if (selection.excludes(Graph.nameOf(node))) {
             return Match.refused(Refusal.Code.EXCLUDED, "excluded by --exclude '" + selection.exclude().get().pattern() + "'");
         }
+        int elementType = LayerElementType.of(graph, x, w);
+        if (LayerElementType.isInteger(elementType)) {
+            return Match.refused(Refusal.Code.ELEMENT_TYPE, "computes on " + LayerElementType.name(elementType)
+                    + " tensors: integer arithmetic (indices, shapes), not a float linear layer to quantize");
+        }
+        if (elementType == ai.onnx.proto.OnnxMl.TensorProto.DataType.BFLOAT16_VALUE) {
+            return Match.refused(Refusal.Code.ELEMENT_TYPE, "computes in bfloat16, which is not supported: ONNX Runtime's CPU provider has"
+                    + " no bfloat16 MatMul, Pad or Mul kernels, so the inserted ops could not be checked there; layer left alone");
+        }
+        Optional<FloatType> type = LayerElementType.floatType(elementType);
+        if (type.isEmpty()) {
+            return Match.refused(Refusal.Code.ELEMENT_TYPE, "computes in " + LayerElementType.name(elementType)
+                    + ", not float16, float32 or float64: layer left alone");
+        }
         boolean gemm = node.getOpType().equals("Gemm");
         if (gemm && Attrs.i(node, "transA", 0) != 0) {
             return Match.refused(Refusal.Code.TRANSPOSED_ACTIVATION, "Gemm with transA=1: its rows are features, not tokens");
@@ -80,7 +95,7 @@ public final class LinearLayerMatcher {
         }
         Optional<String> bias = gemm && node.getInputCount() > 2 && !node.getInput(2).isEmpty() ? Optional.of(node.getInput(2)) : Optional.empty();
         return Match.planned(new LinearLayer(graph, node, x, w, transB, Attrs.f(node, "alpha", 1f), bias,
-                Attrs.f(node, "beta", 1f), xShape, wDN));
+                Attrs.f(node, "beta", 1f), xShape, wDN, type.get()));
     }
 
     /** A rank-2 activation reached from a pooling op (or a scalar Gather on the token axis) is one vector per sample. */

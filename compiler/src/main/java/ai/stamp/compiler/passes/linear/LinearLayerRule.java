@@ -108,7 +108,7 @@ final class LinearLayerRule implements Rule<LayerPlan> {
         WeightPlan weight = planners.weights().plan(layer, featurePlan, planners.emit() != StampConfig.Emit.SIMULATE && tokens.quantizes());
         // the integer GEMM consumes the quantized coefficients, so its inverse always runs on the output side
         boolean inverseFirst = tokens.transforms() && !weight.integer() && inverseOnInput(layer);
-        InputPlan planned = new InputPlan(layer.activation(), featurePlan, tokens, inverseFirst, weight.integer());
+        InputPlan planned = new InputPlan(layer.activation(), layer.type(), featurePlan, tokens, inverseFirst, weight.integer());
         InputPlan input = inputs.computeIfAbsent(planned.key(), k -> planned);
         return Match.planned(new LayerPlan(layer, input, weight));
     }
@@ -182,8 +182,8 @@ final class LinearLayerRule implements Rule<LayerPlan> {
         /** L X' as uint8 coefficients with their per-token scale and zero point, for the integer GEMM. */
         private ActivationQuantStage.Quantized prepareInteger(InputPlan in, String input, String forLayer, List<NodeProto> nodes) {
             TokenPlan tokens = in.tokens();
-            String z = tokens.transforms() ? sequence.forward(tokens, input, in.activation(), forLayer, nodes) : input;
-            return quantization.quantizeToInteger(tokens, z, in.activation(), forLayer, nodes);
+            String z = tokens.transforms() ? sequence.forward(tokens, in.type(), input, in.activation(), forLayer, nodes) : input;
+            return quantization.quantizeToInteger(tokens, in.type(), z, in.activation(), forLayer, nodes);
         }
 
         /** X diag(1/s) R (each part emitted once per tensor), or X itself. */
@@ -199,12 +199,12 @@ final class LinearLayerRule implements Rule<LayerPlan> {
         private String prepare(InputPlan in, String input, String forLayer, List<NodeProto> nodes) {
             TokenPlan tokens = in.tokens();
             String x = in.activation();
-            String z = tokens.transforms() ? sequence.forward(tokens, input, x, forLayer, nodes) : input;
-            if (tokens.quantizes()) z = quantization.quantize(tokens, z, x, forLayer, nodes);
+            String z = tokens.transforms() ? sequence.forward(tokens, in.type(), input, x, forLayer, nodes) : input;
+            if (tokens.quantizes()) z = quantization.quantize(tokens, in.type(), z, x, forLayer, nodes);
             if (!in.inverseFirst()) return z;
             // L^T Q(L X): back in the token domain, so the MatMul needs no inverse and readers share this one
             String restored = edit.fresh(x + "_stamp_dq");
-            sequence.inverse(tokens, z, input, restored, forLayer, nodes);
+            sequence.inverse(tokens, in.type(), z, input, restored, forLayer, nodes);
             return restored;
         }
     }

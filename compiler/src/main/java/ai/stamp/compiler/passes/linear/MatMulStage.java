@@ -3,7 +3,10 @@ package ai.stamp.compiler.passes.linear;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl;
 import ai.stamp.compiler.rewrite.GraphEditor;
+import ai.stamp.ops.FloatType;
+import ai.stamp.ops.FloatTypedOp;
 import ai.stamp.ops.ScaledMatMulInteger;
+import ai.stamp.ops.StampOp;
 import java.util.List;
 
 /**
@@ -16,13 +19,13 @@ final class MatMulStage {
 
     private final GraphEditor edit;
     private final SequenceTransformStage sequence;
-    private final ScaledMatMulInteger integerProduct;
+    private final ScaledMatMulInteger.Form productForm;
 
     /** {@code form}: how the integer GEMM's body is spelled (decided per model: --portable). */
     MatMulStage(GraphEditor edit, SequenceTransformStage sequence, ScaledMatMulInteger.Form form) {
         this.edit = edit;
         this.sequence = sequence;
-        this.integerProduct = ScaledMatMulInteger.of(form);
+        this.productForm = form;
     }
 
     /** A stored-transposed Gemm weight (transB = 1) as the [D, N] tensor the MatMul reads. */
@@ -39,7 +42,8 @@ final class MatMulStage {
 
     /** As {@link #emit(LayerPlan, String, String, List)} with the integer GEMM of STAMP.md section 5a as the product. */
     void emitInteger(LayerPlan plan, ActivationQuantStage.Quantized input, WeightStage.Emitted weight, List<NodeProto> nodes) {
-        emit(plan, nodes, out -> nodes.add(edit.call(integerProduct, List.of(input.values(), input.scale(), input.zeroPoint(),
+        StampOp product = FloatTypedOp.scaledMatMulInteger(productForm, plan.layer().type());
+        emit(plan, nodes, out -> nodes.add(edit.call(product, List.of(input.values(), input.scale(), input.zeroPoint(),
                 weight.tensor(), weight.columnSums(), weight.scales()), List.of(out), plan.layer().name())));
     }
 
@@ -52,7 +56,7 @@ final class MatMulStage {
         if (plan.tokens().transforms() && !plan.input().inverseFirst()) {
             String mm = edit.fresh(finalOut + "_coeffs");
             product.accept(mm);
-            sequence.inverse(plan.tokens(), mm, layer.activation(), linearOut, name, nodes);
+            sequence.inverse(plan.tokens(), layer.type(), mm, layer.activation(), linearOut, name, nodes);
         } else {
             product.accept(linearOut);
         }
@@ -65,23 +69,26 @@ final class MatMulStage {
         String acc = linearOut;
         if (layer.alpha() != 1f) {
             String scaled = layer.bias().isPresent() ? edit.fresh(finalOut + "_alpha") : finalOut;
-            nodes.add(edit.node("Mul", List.of(acc, scalar(layer.alpha(), name, nodes)), List.of(scaled), name));
+            nodes.add(edit.node("Mul", List.of(acc, scalar(layer.alpha(), layer.type(), name, nodes)), List.of(scaled), name));
             acc = scaled;
         }
         if (layer.bias().isPresent()) {
             String c = layer.bias().get();
             if (layer.beta() != 1f) {
                 String scaledC = edit.fresh(c + "_beta");
-                nodes.add(edit.node("Mul", List.of(c, scalar(layer.beta(), name, nodes)), List.of(scaledC), name));
+                nodes.add(edit.node("Mul", List.of(c, scalar(layer.beta(), layer.type(), name, nodes)), List.of(scaledC), name));
                 c = scaledC;
             }
             nodes.add(edit.node("Add", List.of(acc, c), List.of(finalOut), name));
         }
     }
 
-    private String scalar(float value, String forLayer, List<NodeProto> nodes) {
+    /** A scalar Constant at the layer's type (Mul needs both operands of one type). */
+    private String scalar(float value, FloatType type, String forLayer, List<NodeProto> nodes) {
         String out = edit.fresh(forLayer + "/stamp/const");
-        OnnxMl.TensorProto t = OnnxMl.TensorProto.newBuilder().setDataType(OnnxMl.TensorProto.DataType.FLOAT_VALUE).addFloatData(value).build();
+        OnnxMl.TensorProto t = type == FloatType.FLOAT
+                ? OnnxMl.TensorProto.newBuilder().setDataType(OnnxMl.TensorProto.DataType.FLOAT_VALUE).addFloatData(value).build()
+                : type.tensor(new float[] {value});
         nodes.add(edit.node("Constant", List.of(), List.of(out), forLayer,
                 OnnxMl.AttributeProto.newBuilder().setName("value").setType(OnnxMl.AttributeProto.AttributeType.TENSOR).setT(t).build()));
         return out;

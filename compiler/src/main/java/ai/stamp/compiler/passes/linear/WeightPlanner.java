@@ -18,7 +18,7 @@ import java.util.Optional;
 /**
  * Decides what happens to each layer's weight: the method (RTN, GPTQ with the layer's calibrated Gram matrix), the
  * storage form the opset allows ({@link WeightStorage}), whether an external-data weight is streamed, and what of the
- * original weight is dropped ({@link OriginalWeight}). A weight that folds to float32 values
+ * original weight is dropped ({@link OriginalWeight}). A weight that folds to values of the layer's float type
  * ({@link LayerWeight}: an initializer or Constant, or a chain of shape-only ops and Cast to float over one, of this graph
  * or an outer one) is quantized; anything else is left as it is and the detail says why.
  */
@@ -137,7 +137,7 @@ record WeightPlanner(WeightQuantization config, WeightStorage storage, Calibrati
     /** Null when {@code t} is an external float32 rank-2 tensor whose byte range exists in its file, else the problem. */
     private String externalProblem(String w, TensorProto t) {
         if (t.getDataType() != TensorProto.DataType.FLOAT_VALUE) {
-            return "weight '" + w + "' is " + TensorProto.DataType.forNumber(t.getDataType()) + ", not float32";
+            return "weight '" + w + "' is " + TensorProto.DataType.forNumber(t.getDataType()) + " external data, which is streamed for float32 only";
         }
         if (t.getDimsCount() != 2) return "weight '" + w + "' has rank " + t.getDimsCount();
         long count = t.getDims(0) * t.getDims(1);

@@ -12,6 +12,7 @@ import ai.stamp.compiler.quant.QuantizedWeight;
 import ai.stamp.compiler.quant.RtnQuantizer;
 import ai.stamp.compiler.quant.StreamedRtn;
 import ai.stamp.compiler.rewrite.GraphEditor;
+import ai.stamp.ops.FloatType;
 import ai.stamp.ops.ScaledMatMulInteger;
 import java.nio.ByteBuffer;
 import java.util.List;
@@ -73,8 +74,8 @@ final class WeightStage {
     private Emitted reuse(WeightPlan plan, Emitted shared, LinearLayer layer, List<NodeProto> nodes) {
         String w = layer.weight();
         return switch (plan.form()) {
-            case DEQUANTIZE_LINEAR -> Emitted.of(dequantizeNode(w, shared.values(), shared.scales(), plan.block(), layer.name(), nodes));
-            case CAST_MUL -> Emitted.of(castMulNodes(w, shared.values(), shared.scales(), layer.name(), nodes));
+            case DEQUANTIZE_LINEAR -> Emitted.of(atLayerType(layer, dequantizeNode(w, shared.values(), shared.scales(), plan.block(), layer.name(), nodes), nodes));
+            case CAST_MUL -> Emitted.of(atLayerType(layer, castMulNodes(w, shared.values(), shared.scales(), layer.name(), nodes), nodes));
             default -> shared;
         };
     }
@@ -85,14 +86,14 @@ final class WeightStage {
         int d = layer.features(), n = layer.outputs();
         FeatureWeightTransform transform = transformOf(plan.features(), d);
         float[] values = transform.apply(LayerWeight.valuesDN(layer), d, n);
-        if (plan.form() == WeightPlan.Form.FLOAT) return Emitted.of(store.addInitializer(w + transform.suffix(), Tensors.floatTensor(values, d, n)));
+        if (plan.form() == WeightPlan.Form.FLOAT) return Emitted.of(store.addInitializer(w + transform.suffix(), floats(layer, values, d, n)));
         int bits = plan.method().bits();
         QuantizedWeight q = plan.kept().isPresent() ? plan.kept().get() : plan.method().isGptq()
                 ? Gptq.quantize(values, d, n, transform.gram(gram(layer), d), bits, plan.block())
                 : RtnQuantizer.quantize(values, d, n, bits, plan.block());
         String prefix = w + transform.suffix() + "_" + kind(plan) + bits;
         if (plan.form() == WeightPlan.Form.PRE_DEQUANTIZED) {
-            return Emitted.of(store.addInitializer(prefix + "_dequantized", Tensors.floatTensor(q.dequantize(), d, n)));
+            return Emitted.of(store.addInitializer(prefix + "_dequantized", floats(layer, q.dequantize(), d, n)));
         }
         return stored(plan, prefix, Tensors.intTensor(q.values(), plan.int4(), q.rows(), q.cols()), q, layer, store, nodes);
     }
@@ -120,12 +121,12 @@ final class WeightStage {
                 String qName = store.addInitializer(prefix, values);
                 long[] scaleDims = plan.block() == 0 ? new long[] {q.cols()} : new long[] {q.scaleRows(), q.cols()};
                 String sName = store.addInitializer(prefix + "_scale", Tensors.floatTensor(q.scales(), scaleDims));
-                yield new Emitted(dequantizeNode(w, qName, sName, plan.block(), layer.name(), nodes), qName, null, sName);
+                yield new Emitted(atLayerType(layer, dequantizeNode(w, qName, sName, plan.block(), layer.name(), nodes), nodes), qName, null, sName);
             }
             case CAST_MUL -> {
                 String qName = store.addInitializer(prefix, values);
                 String sName = store.addInitializer(prefix + "_scale", Tensors.floatTensor(q.scales(), q.cols()));
-                yield new Emitted(castMulNodes(w, qName, sName, layer.name(), nodes), qName, null, sName);
+                yield new Emitted(atLayerType(layer, castMulNodes(w, qName, sName, layer.name(), nodes), nodes), qName, null, sName);
             }
             case INTEGER -> {
                 String qName = store.addInitializer(prefix, values);
@@ -135,6 +136,26 @@ final class WeightStage {
             }
             default -> throw new IllegalStateException("weight form " + plan.form() + " stores no integer values");
         };
+    }
+
+    /**
+     * A float weight initializer at the layer's type: float32 as it always was; float16 / float64 values rounded from the
+     * float32 computation (exact for float64, one rounding for float16, as Cast would).
+     */
+    private static TensorProto floats(LinearLayer layer, float[] values, int d, int n) {
+        return layer.type() == FloatType.FLOAT ? Tensors.floatTensor(values, d, n) : layer.type().tensor(values, d, n);
+    }
+
+    /**
+     * The dequantized float32 weight {@code dq} as the layer's MatMul reads it: itself for a float32 layer, else Cast to
+     * the layer's type. Dequantizing at float32 first keeps one form per opset (DequantizeLinear has no double output
+     * and float16 output only from opset 19) and rounds once, at the end; ORT folds the Cast of a constant weight.
+     */
+    private String atLayerType(LinearLayer layer, String dq, List<NodeProto> nodes) {
+        if (layer.type() == FloatType.FLOAT) return dq;
+        String out = edit.fresh(dq + "_" + layer.type().label());
+        nodes.add(edit.node("Cast", List.of(dq), List.of(out), layer.name(), intAttr("to", layer.type().dataType())));
+        return out;
     }
 
     /** {@code Mul(Cast(values, float), scales[N])}: per-channel dequantization where the opset has no per-axis DequantizeLinear. */

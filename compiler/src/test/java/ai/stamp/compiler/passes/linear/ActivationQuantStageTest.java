@@ -43,7 +43,7 @@ class ActivationQuantStageTest {
         LinearLayer proj = layer(m, "proj");
         LinearFixtures.Edit e = LinearFixtures.edit(BEFORE, m, LinearLayerRule.NAME);
         List<NodeProto> nodes = new ArrayList<>();
-        String zq = new ActivationQuantStage(e.graph(), ai.stamp.ops.MixedPrecisionQuantize.Form.ARITHMETIC, Chunking.NONE).quantize(plan, "x", "x", "proj", nodes);
+        String zq = new ActivationQuantStage(e.graph(), ai.stamp.ops.MixedPrecisionQuantize.Form.ARITHMETIC, Chunking.NONE).quantize(plan, ai.stamp.ops.FloatType.FLOAT, "x", "x", "proj", nodes);
         assertEquals("x_stamp_q", zq);
         assertEquals(2, nodes.size());
         nodes.add(e.graph().node("MatMul", List.of(zq, "W"), List.of("y"), "proj"));

@@ -64,9 +64,9 @@ class MatMulStageTest {
         LinearFixtures.Edit e = LinearFixtures.edit(model, m, LinearLayerRule.NAME);
         SequenceTransformStage sequence = new SequenceTransformStage(e.graph(), Chunking.NONE);
         MatMulStage stage = new MatMulStage(e.graph(), sequence, ai.stamp.ops.ScaledMatMulInteger.Form.STANDARD);
-        LayerPlan plan = new LayerPlan(l, new InputPlan(l.activation(), FeaturePlan.NONE, tokens, inverseFirst, false), WeightPlan.unchanged(""));
+        LayerPlan plan = new LayerPlan(l, new InputPlan(l.activation(), l.type(), FeaturePlan.NONE, tokens, inverseFirst, false), WeightPlan.unchanged(""));
         List<NodeProto> nodes = new ArrayList<>();
-        String input = tokens.transforms() && !inverseFirst ? sequence.forward(tokens, l.activation(), l.activation(), l.name(), nodes) : l.activation();
+        String input = tokens.transforms() && !inverseFirst ? sequence.forward(tokens, l.type(), l.activation(), l.activation(), l.name(), nodes) : l.activation();
         String weight = l.transposeWeight() ? stage.transposed(l.weight(), l.name(), nodes) : l.weight();
         stage.emit(plan, input, weight, nodes);
         e.graph().replace(l.node(), nodes);

@@ -48,9 +48,9 @@ class SequenceTransformStageTest {
         LinearFixtures.Edit e = LinearFixtures.edit(before, m, LinearLayerRule.NAME);
         SequenceTransformStage stage = new SequenceTransformStage(e.graph(), Chunking.NONE);
         List<NodeProto> nodes = new ArrayList<>();
-        String z = stage.forward(plan, proj.activation(), proj.activation(), "proj", nodes);
+        String z = stage.forward(plan, proj.type(), proj.activation(), proj.activation(), "proj", nodes);
         assertEquals("x_stamp_coeffs", z);
-        stage.inverse(plan, z, proj.activation(), "x_back", "proj", nodes);
+        stage.inverse(plan, proj.type(), z, proj.activation(), "x_back", "proj", nodes);
         assertEquals(2, nodes.size());
         nodes.add(e.graph().node("MatMul", List.of("x_back", proj.weight()), List.of("y"), "proj"));
         e.graph().replace(proj.node(), nodes);

@@ -222,8 +222,10 @@ class WeightPlannerTest {
         assertEquals(WeightPlan.Form.UNCHANGED, computed.form());
         assertEquals("W8 rtn per-channel skipped: weight 'Wt' is computed from 'W0', which holds int32 values, not floating point (weight left as it is)",
                 computed.detail());
-        assertEquals("W4 rtn block=8 skipped: weight 'Wh' is FLOAT16, not float32 (weight left as it is)",
-                planner(WeightQuant.RTN4, 8, 21).plan(layer(m, "half"), FeaturePlan.NONE, false).detail());
+        // a float16 weight is a float16 layer's: quantized from its own values, dequantized at float32 and cast back
+        WeightPlan half = planner(WeightQuant.RTN4, 8, 21).plan(layer(m, "half"), FeaturePlan.NONE, false);
+        assertEquals(ai.stamp.ops.FloatType.FLOAT16, layer(m, "half").type());
+        assertEquals("W4 rtn block=8 as DequantizeLinear(int4)", half.detail());
         // no method: nothing to report (the feature planner reports the skipped transforms)
         WeightPlan none = planner(WeightQuant.NONE, 0, 13).plan(layer(m, "proj"), ROTATED, false);
         assertEquals(WeightPlan.Form.UNCHANGED, none.form());
