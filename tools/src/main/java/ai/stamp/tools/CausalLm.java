@@ -101,13 +101,17 @@ public final class CausalLm implements AutoCloseable {
         List<Cache> caches = new ArrayList<>();
         Set<String> outputs = new HashSet<>();
         for (OnnxMl.ValueInfoProto v : proto.getGraph().getOutputList()) outputs.add(v.getName());
+        // exporters that name the cache otherwise still list its outputs in the pasts' order: the present* outputs,
+        // else every output but the logits
         List<String> presents = proto.getGraph().getOutputList().stream().map(OnnxMl.ValueInfoProto::getName)
                 .filter(n -> n.toLowerCase(Locale.ROOT).startsWith("present")).toList();
+        if (presents.size() != past.size()) {
+            presents = proto.getGraph().getOutputList().stream().map(OnnxMl.ValueInfoProto::getName).filter(n -> !n.equals(logits)).toList();
+        }
         for (int i = 0; i < past.size(); i++) {
             ModelInputs.Declared d = past.get(i);
             String present = d.name().replaceFirst("^(past_key_values|past)", "present");
             if (!outputs.contains(present)) {
-                // exporters that name the cache differently still list the presents in the pasts' order
                 if (presents.size() != past.size()) {
                     throw unsupported(name, "past input '" + d.name() + "' has no matching present output (outputs: " + describeOutputs(proto) + ")");
                 }
