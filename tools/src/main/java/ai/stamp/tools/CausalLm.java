@@ -181,7 +181,8 @@ public final class CausalLm implements AutoCloseable {
                 previous = result;
                 OnnxTensor t = (OnnxTensor) result.get(logits).orElseThrow();
                 long[] shape = t.getInfo().getShape();
-                FloatBuffer b = t.getFloatBuffer();
+                FloatBuffer b = t.getFloatBuffer(); // float16 and bfloat16 logits come back widened to float
+                if (b == null) throw unsupported(name, "its logits are " + t.getInfo().type + ", not float or float16");
                 int vocab = (int) shape[2];
                 for (int i = 0; i < n; i++) {
                     out[start + i] = new float[vocab];
