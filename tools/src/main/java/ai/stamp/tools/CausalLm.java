@@ -53,9 +53,11 @@ public final class CausalLm implements AutoCloseable {
     private final String logits;
     private final int contextLimit;
     private final String contextSource;
+    /** The sequence length input_ids declares, or 0 when it is dynamic. */
+    private final int fixedLength;
 
     private CausalLm(String name, OrtEnvironment env, OrtSession session, List<Feed> feeds, List<Cache> caches,
-                     String logits, int contextLimit, String contextSource) {
+                     String logits, int contextLimit, String contextSource, int fixedLength) {
         this.name = name;
         this.env = env;
         this.session = session;
@@ -64,6 +66,7 @@ public final class CausalLm implements AutoCloseable {
         this.logits = logits;
         this.contextLimit = contextLimit;
         this.contextSource = contextSource;
+        this.fixedLength = fixedLength;
     }
 
     /**
@@ -139,7 +142,7 @@ public final class CausalLm implements AutoCloseable {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         try {
             return new CausalLm(name, env, Validator.session(env, proto, model), List.copyOf(feeds), List.copyOf(caches), logits,
-                    Math.max(0, limit), source);
+                    Math.max(0, limit), source, fixed == null ? 0 : fixed.intValue());
         } catch (OrtException e) {
             throw new StampException(StampException.Kind.RUNTIME_FAILURE, "ONNX Runtime cannot load " + name + ": " + TokenWindows.firstLine(e), e);
         }
@@ -160,13 +163,23 @@ public final class CausalLm implements AutoCloseable {
     /**
      * The logits [ids.length][vocabulary] of {@code ids} (one sequence, starting at position 0). With {@code chunk}
      * ≥ ids.length it is one call with an empty past; otherwise the tokens go through the KV cache {@code chunk} per
-     * call (chunk 1: token-by-token decoding), which must give the same logits up to float rounding.
+     * call (chunk 1: token-by-token decoding), which must give the same logits up to float rounding. A model with a
+     * fixed input_ids length gets one call padded on the right (attention mask 0): a causal model's logits at a
+     * position do not depend on later tokens, so the padding changes none of the rows returned.
      */
     public float[][] logits(long[] ids, int chunk) {
         if (chunk < 1) throw new StampException(StampException.Kind.BAD_OPTION, "--chunk must be >= 1, got " + chunk);
         if (chunk < ids.length && !hasCache()) {
             throw new StampException(StampException.Kind.UNSUPPORTED_MODEL, "--chunk " + chunk + " needs a KV cache, but " + name
                     + " has no past key/value inputs: leave --chunk out to score each window in one call");
+        }
+        if (fixedLength > 0 && ids.length > fixedLength) {
+            throw new StampException(StampException.Kind.BAD_OPTION, "a window of " + ids.length + " tokens does not fit " + name
+                    + ", whose input_ids length is fixed at " + fixedLength + ": give --window " + fixedLength + " or less");
+        }
+        if (fixedLength > 0 && chunk < ids.length) {
+            throw new StampException(StampException.Kind.UNSUPPORTED_MODEL, "--chunk " + chunk + " needs a dynamic input_ids length, but "
+                    + name + "'s is fixed at " + fixedLength + ": leave --chunk out");
         }
         float[][] out = new float[ids.length][];
         Set<String> wanted = new HashSet<>();
@@ -176,7 +189,7 @@ public final class CausalLm implements AutoCloseable {
         try {
             for (int start = 0; start < ids.length; start += chunk) {
                 int n = Math.min(chunk, ids.length - start);
-                OrtSession.Result result = run(ids, start, n, previous, wanted);
+                OrtSession.Result result = run(ids, start, n, fixedLength > 0 ? fixedLength - n : 0, previous, wanted);
                 if (previous != null) previous.close();
                 previous = result;
                 OnnxTensor t = (OnnxTensor) result.get(logits).orElseThrow();
@@ -186,7 +199,7 @@ public final class CausalLm implements AutoCloseable {
                 int vocab = (int) shape[2];
                 for (int i = 0; i < n; i++) {
                     out[start + i] = new float[vocab];
-                    b.get((int) (shape[1] - n + i) * vocab, out[start + i]);
+                    b.get(i * vocab, out[start + i]);
                 }
             }
         } catch (OrtException e) {
@@ -197,22 +210,29 @@ public final class CausalLm implements AutoCloseable {
         return out;
     }
 
-    /** One call on ids[start, start+n) after {@code start} tokens already in {@code previous}'s cache. */
-    private OrtSession.Result run(long[] ids, int start, int n, OrtSession.Result previous, Set<String> wanted) throws OrtException {
+    /**
+     * One call on ids[start, start+n), then {@code pad} copies of the last id masked out, after {@code start} tokens
+     * already in {@code previous}'s cache.
+     */
+    private OrtSession.Result run(long[] ids, int start, int n, int pad, OrtSession.Result previous, Set<String> wanted) throws OrtException {
+        long[] tokens = java.util.Arrays.copyOfRange(ids, start, start + n + pad);
+        java.util.Arrays.fill(tokens, n, n + pad, ids[start + n - 1]);
+        long[] mask = new long[start + n + pad];
+        java.util.Arrays.fill(mask, 0, start + n, 1L);
         Map<String, OnnxTensor> in = new LinkedHashMap<>();
         List<OnnxTensor> created = new ArrayList<>();
         try {
             for (Feed f : feeds) {
                 OnnxTensor t;
                 switch (f.role()) {
-                    case TOKENS -> t = ints(f.declared(), java.util.Arrays.copyOfRange(ids, start, start + n));
-                    case MASK -> t = ints(f.declared(), filled(start + n, 1));
+                    case TOKENS -> t = ints(f.declared(), tokens);
+                    case MASK -> t = ints(f.declared(), mask);
                     case POSITIONS -> {
-                        long[] p = new long[n];
-                        for (int i = 0; i < n; i++) p[i] = start + i;
+                        long[] p = new long[n + pad];
+                        for (int i = 0; i < p.length; i++) p[i] = start + i;
                         t = ints(f.declared(), p);
                     }
-                    case TOKEN_TYPES -> t = ints(f.declared(), new long[n]);
+                    case TOKEN_TYPES -> t = ints(f.declared(), new long[n + pad]);
                     case USE_CACHE -> t = bool(f.declared(), start > 0);
                     case PAST -> {
                         Cache c = cacheOf(f.declared().name());
@@ -262,12 +282,6 @@ public final class CausalLm implements AutoCloseable {
             case OnnxMl.TensorProto.DataType.BFLOAT16_VALUE -> OnnxTensor.createTensor(env, ShortBuffer.allocate(0), c.emptyShape(), OnnxJavaType.BFLOAT16);
             default -> OnnxTensor.createTensor(env, FloatBuffer.allocate(0), c.emptyShape());
         };
-    }
-
-    private static long[] filled(int n, long v) {
-        long[] a = new long[n];
-        java.util.Arrays.fill(a, v);
-        return a;
     }
 
     private static Role roleOf(ModelInputs.Declared d) {

@@ -44,9 +44,36 @@ class PerplexityModelVariantsTest {
 
     @Test
     void withoutKvCacheItScoresTheSameAndRefusesChunkedDecoding() throws Exception {
-        // the past inputs become empty [1, 4, 0, 8] initializers and the presents are no longer outputs
         OnnxMl.ModelProto.Builder b = original.toBuilder();
-        OnnxMl.GraphProto.Builder g = b.getGraphBuilder();
+        removeCache(b.getGraphBuilder());
+        Path noCache = write("nocache.onnx", b.build());
+        assertEquals(prefill, PerplexityRuns.perplexity(score(noCache), 0), 1e-6 * prefill);
+        CliTest.cli("perplexity", noCache.toString(), "--text", PerplexityRuns.story().toString(), "--chunk", "4")
+                .failsWith(6, "--chunk 4 needs a KV cache, but nocache.onnx has no past key/value inputs");
+    }
+
+    @Test
+    void aFixedInputLengthLimitsTheWindowAndShortWindowsArePadded() throws Exception {
+        // input_ids, attention_mask and position_ids fixed at [1, 64], as a fixed-shape export declares them
+        OnnxMl.ModelProto.Builder b = original.toBuilder();
+        removeCache(b.getGraphBuilder());
+        for (OnnxMl.ValueInfoProto.Builder v : b.getGraphBuilder().getInputBuilderList()) {
+            OnnxMl.TensorShapeProto.Builder shape = v.getTypeBuilder().getTensorTypeBuilder().getShapeBuilder();
+            shape.getDimBuilder(0).clearDimParam().setDimValue(1);
+            shape.getDimBuilder(1).clearDimParam().setDimValue(64);
+        }
+        Path fixed = write("fixed.onnx", b.build());
+        JsonObject r = score(fixed);
+        assertEquals(64, r.getAsJsonObject("settings").get("window").getAsInt());
+        assertEquals(6, PerplexityRuns.model(r, 0).get("windows").getAsInt(), "324 tokens = 5 x 63 + 9: the last window is padded");
+        double dynamic = PerplexityRuns.perplexity(score(RealModels.stories260K(), "--window", "64"), 0);
+        assertEquals(dynamic, PerplexityRuns.perplexity(r, 0), 1e-6 * dynamic);
+        CliTest.cli("perplexity", fixed.toString(), "--text", PerplexityRuns.story().toString(), "--window", "100")
+                .failsWith(2, "--window 100 exceeds the 64-token context of fixed.onnx (input_ids declares a fixed sequence length)");
+    }
+
+    /** The past inputs become empty [1, 4, 0, 8] initializers and the presents are no longer outputs. */
+    private static void removeCache(OnnxMl.GraphProto.Builder g) {
         for (int i = g.getInputCount() - 1; i >= 0; i--) {
             String n = g.getInput(i).getName();
             if (!n.startsWith("past_key_values.")) continue;
@@ -55,10 +82,6 @@ class PerplexityModelVariantsTest {
                     .addAllDims(java.util.List.of(1L, 4L, 0L, 8L)));
         }
         for (int i = g.getOutputCount() - 1; i >= 0; i--) if (g.getOutput(i).getName().startsWith("present.")) g.removeOutput(i);
-        Path noCache = write("nocache.onnx", b.build());
-        assertEquals(prefill, PerplexityRuns.perplexity(score(noCache), 0), 1e-6 * prefill);
-        CliTest.cli("perplexity", noCache.toString(), "--text", PerplexityRuns.story().toString(), "--chunk", "4")
-                .failsWith(6, "--chunk 4 needs a KV cache, but nocache.onnx has no past key/value inputs");
     }
 
     @Test
