@@ -150,12 +150,13 @@ final class PerplexityCommand implements Callable<Integer> {
         double[] last = {0};
         return (done, total, tokens, seconds) -> {
             String figures = String.format(Locale.ROOT, "%d/%d windows, %d tokens, %.0f tokens/s", done, total, tokens, tokens / Math.max(seconds, 1e-9));
-            if (terminal) {
+            if (terminal && (seconds - last[0] >= 0.2 || done == total)) {
+                last[0] = seconds; // redraw at most 5 times a second; trailing spaces clear a longer previous line
                 int width = 30;
                 int filled = (int) ((long) done * width / total);
-                err.print("\rperplexity: " + model + " [" + "#".repeat(filled) + ".".repeat(width - filled) + "] " + figures + (done == total ? "\n" : ""));
+                err.print("\rperplexity: " + model + " [" + "#".repeat(filled) + ".".repeat(width - filled) + "] " + figures + "   " + (done == total ? "\n" : ""));
                 err.flush();
-            } else if (seconds - last[0] >= PROGRESS_LINE_SECONDS && done < total) {
+            } else if (!terminal && seconds - last[0] >= PROGRESS_LINE_SECONDS && done < total) {
                 last[0] = seconds;
                 err.println("perplexity: " + model + ": " + figures);
                 err.flush();
