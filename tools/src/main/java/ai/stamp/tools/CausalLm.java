@@ -34,7 +34,7 @@ import java.util.Set;
  * {@code use_cache_branch} (true once there is a past). Any other input makes {@link #open} refuse the model.
  */
 public final class CausalLm implements AutoCloseable {
-    /** Metadata keys exporters use for the context length; the first present one limits the window. */
+    /** Metadata keys exporters use for the context length; the first in the model's metadata limits the window. */
     private static final List<String> CONTEXT_KEYS = List.of("max_position_embeddings", "n_positions", "n_ctx",
             "context_length", "max_sequence_length", "seq_len");
 
@@ -101,27 +101,7 @@ public final class CausalLm implements AutoCloseable {
             if (role == Role.TOKENS && tokens == null) tokens = d;
             feeds.add(new Feed(d, role));
         }
-        List<Cache> caches = new ArrayList<>();
-        Set<String> outputs = new HashSet<>();
-        for (OnnxMl.ValueInfoProto v : proto.getGraph().getOutputList()) outputs.add(v.getName());
-        // exporters that name the cache otherwise still list its outputs in the pasts' order: the present* outputs,
-        // else every output but the logits
-        List<String> presents = proto.getGraph().getOutputList().stream().map(OnnxMl.ValueInfoProto::getName)
-                .filter(n -> n.toLowerCase(Locale.ROOT).startsWith("present")).toList();
-        if (presents.size() != past.size()) {
-            presents = proto.getGraph().getOutputList().stream().map(OnnxMl.ValueInfoProto::getName).filter(n -> !n.equals(logits)).toList();
-        }
-        for (int i = 0; i < past.size(); i++) {
-            ModelInputs.Declared d = past.get(i);
-            String present = d.name().replaceFirst("^(past_key_values|past)", "present");
-            if (!outputs.contains(present)) {
-                if (presents.size() != past.size()) {
-                    throw unsupported(name, "past input '" + d.name() + "' has no matching present output (outputs: " + describeOutputs(proto) + ")");
-                }
-                present = presents.get(i);
-            }
-            caches.add(new Cache(d.name(), d.elemType(), emptyShape(name, d), present));
-        }
+        List<Cache> caches = caches(name, proto, past, logits);
         int limit = 0;
         String source = null;
         Long fixed = tokens.dims().get(1);
@@ -146,6 +126,34 @@ public final class CausalLm implements AutoCloseable {
         } catch (OrtException e) {
             throw new StampException(StampException.Kind.RUNTIME_FAILURE, "ONNX Runtime cannot load " + name + ": " + TokenWindows.firstLine(e), e);
         }
+    }
+
+    /**
+     * Each past input with its first-call shape and the output that holds its next value: the present named like it
+     * (past_key_values.N.key → present.N.key, past.N.key → present.N.key); else, since exporters that name the cache
+     * otherwise still list its outputs in the pasts' order, the present* outputs, or else every output but the logits.
+     */
+    private static List<Cache> caches(String name, OnnxMl.ModelProto proto, List<ModelInputs.Declared> past, String logits) {
+        List<Cache> caches = new ArrayList<>();
+        Set<String> outputs = new HashSet<>();
+        for (OnnxMl.ValueInfoProto v : proto.getGraph().getOutputList()) outputs.add(v.getName());
+        List<String> presents = proto.getGraph().getOutputList().stream().map(OnnxMl.ValueInfoProto::getName)
+                .filter(n -> n.toLowerCase(Locale.ROOT).startsWith("present")).toList();
+        if (presents.size() != past.size()) {
+            presents = proto.getGraph().getOutputList().stream().map(OnnxMl.ValueInfoProto::getName).filter(n -> !n.equals(logits)).toList();
+        }
+        for (int i = 0; i < past.size(); i++) {
+            ModelInputs.Declared d = past.get(i);
+            String present = d.name().replaceFirst("^(past_key_values|past)", "present");
+            if (!outputs.contains(present)) {
+                if (presents.size() != past.size()) {
+                    throw unsupported(name, "past input '" + d.name() + "' has no matching present output (outputs: " + describeOutputs(proto) + ")");
+                }
+                present = presents.get(i);
+            }
+            caches.add(new Cache(d.name(), d.elemType(), emptyShape(name, d), present));
+        }
+        return caches;
     }
 
     /** The model's file name. */
