@@ -55,9 +55,11 @@ public final class CausalLm implements AutoCloseable {
     private final String contextSource;
     /** The sequence length input_ids declares, or 0 when it is dynamic. */
     private final int fixedLength;
+    /** The last dimension logits declares, or 0 when it is dynamic. */
+    private final int vocabulary;
 
     private CausalLm(String name, OrtEnvironment env, OrtSession session, List<Feed> feeds, List<Cache> caches,
-                     String logits, int contextLimit, String contextSource, int fixedLength) {
+                     String logits, int contextLimit, String contextSource, int fixedLength, int vocabulary) {
         this.name = name;
         this.env = env;
         this.session = session;
@@ -67,6 +69,7 @@ public final class CausalLm implements AutoCloseable {
         this.contextLimit = contextLimit;
         this.contextSource = contextSource;
         this.fixedLength = fixedLength;
+        this.vocabulary = vocabulary;
     }
 
     /**
@@ -122,7 +125,7 @@ public final class CausalLm implements AutoCloseable {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         try {
             return new CausalLm(name, env, Validator.session(env, proto, model), List.copyOf(feeds), List.copyOf(caches), logits,
-                    Math.max(0, limit), source, fixed == null ? 0 : fixed.intValue());
+                    Math.max(0, limit), source, fixed == null ? 0 : fixed.intValue(), declaredVocabulary(proto, logits));
         } catch (OrtException e) {
             throw new StampException(StampException.Kind.RUNTIME_FAILURE, "ONNX Runtime cannot load " + name + ": " + TokenWindows.firstLine(e), e);
         }
@@ -189,6 +192,7 @@ public final class CausalLm implements AutoCloseable {
             throw new StampException(StampException.Kind.UNSUPPORTED_MODEL, "--chunk " + chunk + " needs a dynamic input_ids length, but "
                     + name + "'s is fixed at " + fixedLength + ": leave --chunk out");
         }
+        for (long id : ids) checkToken(id, vocabulary);
         float[][] out = new float[ids.length][];
         Set<String> wanted = new HashSet<>();
         wanted.add(logits);
@@ -214,6 +218,43 @@ public final class CausalLm implements AutoCloseable {
             throw new StampException(StampException.Kind.RUNTIME_FAILURE, "ONNX Runtime failed to run " + name + ": " + TokenWindows.firstLine(e), e);
         } finally {
             if (previous != null) previous.close();
+        }
+        return out;
+    }
+
+    /** Checked before each run: an out-of-range id would fail in the embedding Gather with a message naming no tokenizer. */
+    private void checkToken(long id, int entries) {
+        if (entries > 0 && (id < 0 || id >= entries)) {
+            throw new StampException(StampException.Kind.UNSUPPORTED_MODEL, "the tokenizer gives token id " + id + " but " + name
+                    + "'s logits have " + entries + " entries: is the tokenizer the model's own?");
+        }
+    }
+
+    private static int declaredVocabulary(OnnxMl.ModelProto proto, String logits) {
+        for (OnnxMl.ValueInfoProto v : proto.getGraph().getOutputList()) {
+            if (!v.getName().equals(logits) || !v.getType().getTensorType().hasShape()) continue;
+            OnnxMl.TensorShapeProto.Dimension d = v.getType().getTensorType().getShape().getDim(2);
+            return d.hasDimValue() ? (int) d.getDimValue() : 0;
+        }
+        return 0;
+    }
+
+    /**
+     * log p(ids[i+1] | ids[0..i]) for i = 0 .. ids.length − 2: the log-softmax of {@link #logits} at each position,
+     * in double with the maximum subtracted first, taken at the token that follows.
+     */
+    public double[] nextTokenLogProbs(long[] ids, int chunk) {
+        float[][] rows = logits(ids, chunk);
+        double[] out = new double[Math.max(0, ids.length - 1)];
+        for (int i = 0; i < out.length; i++) {
+            float[] row = rows[i];
+            long target = ids[i + 1];
+            checkToken(target, row.length);
+            double max = Double.NEGATIVE_INFINITY;
+            for (float v : row) max = Math.max(max, v);
+            double sum = 0;
+            for (float v : row) sum += Math.exp(v - max);
+            out[i] = row[(int) target] - max - Math.log(sum);
         }
         return out;
     }

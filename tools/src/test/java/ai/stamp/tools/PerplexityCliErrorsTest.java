@@ -57,6 +57,13 @@ class PerplexityCliErrorsTest {
     }
 
     @Test
+    void aTokenizerWithALargerVocabularyThanTheLogits() {
+        // MiniLM's WordPiece ids run to 30521; stories260K's logits have 512 entries
+        CliTest.Run r = cli("perplexity", stories(), "--text", story(), "--tokenizer", RealModels.miniLmTokenizer().toString());
+        r.failsWith(6, "but stories260K.onnx's logits have 512 entries: is the tokenizer the model's own?");
+    }
+
+    @Test
     void aTextWithNothingToScore() throws Exception {
         Path empty = Files.writeString(dir.resolve("empty.txt"), "");
         cli("perplexity", stories(), "--text", empty.toString())
