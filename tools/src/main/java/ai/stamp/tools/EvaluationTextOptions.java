@@ -25,7 +25,11 @@ public final class EvaluationTextOptions {
 
     /** The --text contents, or null for the built-in text. */
     String textOrNull() {
-        if (text == null) return null;
+        return text == null ? null : read(text);
+    }
+
+    /** The contents of a {@code --text} file; INPUT_MISSING when it is missing or unreadable. */
+    static String read(Path text) {
         if (!Files.isRegularFile(text)) {
             throw new StampException(StampException.Kind.INPUT_MISSING, "--text " + text + " does not exist or is not a file");
         }

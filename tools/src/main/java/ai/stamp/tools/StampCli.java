@@ -16,7 +16,7 @@ import picocli.CommandLine;
  * {@code stamp-onnx: error: <message>} to stderr and exits with the code of its {@link StampException.Kind}.
  */
 @Command(name = "stamp-onnx", mixinStandardHelpOptions = true, version = "stamp-onnx 0.1.0",
-        subcommands = {RewriteCommand.class, ValidateCommand.class, InspectCommand.class, DemoCommand.class, TableCommand.class, BenchCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {RewriteCommand.class, ValidateCommand.class, InspectCommand.class, DemoCommand.class, TableCommand.class, BenchCommand.class, PerplexityCommand.class, CommandLine.HelpCommand.class},
         description = {
             "Rewrites the linear layers of an ONNX model with STaMP (sequence transform + mixed-precision",
             "activation quantization, arXiv 2510.26771).",

@@ -346,7 +346,8 @@ public final class Validator {
         }
     }
 
-    private static OrtSession session(OrtEnvironment env, OnnxMl.ModelProto proto, LoadedModel source) throws OrtException {
+    /** A CPU session on {@code proto} (external data from {@code source}'s folder); RUNTIME_FAILURE when ORT cannot load it. */
+    static OrtSession session(OrtEnvironment env, OnnxMl.ModelProto proto, LoadedModel source) throws OrtException {
         OrtSession.SessionOptions opts = new OrtSession.SessionOptions();
         opts.setIntraOpNumThreads(Math.max(1, Runtime.getRuntime().availableProcessors()));
         if (hasExternalData(proto.getGraph())) {
