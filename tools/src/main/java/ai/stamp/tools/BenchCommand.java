@@ -143,7 +143,9 @@ public final class BenchCommand implements Callable<Integer> {
                 if (quick) o = quickOptions(opts, o);
                 Object r = c.getMethod("run", opts).invoke(null, o);
                 String table = String.valueOf(r.getClass().getMethod("table").invoke(r)).strip();
-                return title + "Options: " + o + "\n\n```\n" + table + "\n```\n\n";
+                // the decoder half: a Llama-shaped model rewritten with --kv-bits and run by perplexity, same heap limit
+                String decoder = ai.stamp.tools.bench.LargeDecoderBench.run((ai.stamp.tools.bench.LargeModelBench.Options) o).table().strip();
+                return title + "Options: " + o + "\n\n```\n" + table + "\n\n" + decoder + "\n```\n\n";
             }
         } catch (ReflectiveOperationException | RuntimeException e) {
             Throwable cause = e instanceof java.lang.reflect.InvocationTargetException && e.getCause() != null ? e.getCause() : e;
