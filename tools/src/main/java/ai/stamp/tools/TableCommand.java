@@ -21,7 +21,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 @Command(name = "table", mixinStandardHelpOptions = true, sortOptions = false,
-        header = "The paper's composition table for MODEL: methods x (baseline, STaMP, fixed-K, energy), or with --transforms its transform ablation, as Markdown.",
+        header = "The paper's composition table for MODEL: methods x (baseline, STaMP, fixed-K, energy), or with --transforms its transform ablation, or with --perplexity its LLM table, as Markdown.",
         description = {"Calibrates MODEL once on --calib, then for every row (each --weights method, each with no feature",
             "transform, SmoothQuant alpha 0.5 and randomized Hadamard) and every column (identity baseline and STaMP with",
             "the approximation band at hi bits; the same two with --hi-tokens fixed tokens; STaMP with energy allocation",
@@ -41,7 +41,7 @@ final class TableCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
     @Parameters(index = "0", arity = "0..1", paramLabel = "MODEL",
-            description = "The original model (default: the bundled all-MiniLM-L6-v2, resolved from Maven like demo).")
+            description = "The original model (default: the bundled all-MiniLM-L6-v2, resolved from Maven like demo; with --perplexity the bundled stories260K).")
     Path model;
 
     @Mixin CalibrationOptions calibration;
