@@ -35,7 +35,8 @@ import java.util.stream.Stream;
  * <p><b>Text FILE</b> (token-id models only): the whole file (UTF-8) is tokenized exactly as {@code validate} does
  * ({@link TokenWindows}: consecutive windows of {@code seqLen} tokens, special tokens included, batch 1,
  * attention_mask ones, token_type_ids zeros), and the first {@code samples} windows are used — fewer when the text is
- * shorter (at least one window is needed).
+ * shorter (at least one window is needed). A causal LM with a KV cache gets each window as its prefill call
+ * ({@link CausalLm#prefillSamples}: position_ids 0.., every past input empty).
  *
  * <p><b>DIR</b> of ONNX {@code TensorProto} files (as onnx's {@code numpy_helper.from_array(a).SerializeToString()}
  * writes them), each named after the graph input it feeds, {@code <input>.pb}:
@@ -108,7 +109,9 @@ public final class CalibrationInputs {
                 throw new StampException(StampException.Kind.BAD_OPTION, "--calib " + p + " is shorter than one window of "
                         + source.seqLen() + " tokens: give a longer text or a smaller --calib-seq-len");
             }
-            return ModelInputs.fromWindows(model.proto(), tw.windows(text, source.seqLen(), Math.min(available, source.samples())));
+            List<long[]> windows = tw.windows(text, source.seqLen(), Math.min(available, source.samples()));
+            // a decoder also takes its (empty) KV cache: the prefill feed the perplexity runner gives its first call
+            return CausalLm.takesCache(model.proto()) ? CausalLm.prefillSamples(model, windows) : ModelInputs.fromWindows(model.proto(), windows);
         }
     }
 

@@ -159,6 +159,56 @@ public final class CausalLm implements AutoCloseable {
         return caches;
     }
 
+    /** True when {@code proto} takes past key/value inputs: a decoder whose inputs an encoder-style window cannot fill. */
+    public static boolean takesCache(OnnxMl.ModelProto proto) {
+        return ModelInputs.declaredInputs(proto).stream().anyMatch(d -> roleOf(d) == Role.PAST);
+    }
+
+    /**
+     * One prefill sample per window, as {@link #logits} feeds its first call (for calibration, which runs the graph
+     * with plain tensors): the ids, attention_mask ones, position_ids 0.., token_type_ids zeros, every past input empty
+     * along its sequence axis and use_cache_branch false. UNSUPPORTED_MODEL when {@link #open} would refuse the inputs,
+     * or a past is not float32 (the calibrator's samples are float, int and bool tensors).
+     */
+    public static List<ModelInputs.Sample> prefillSamples(LoadedModel model, List<long[]> windows) {
+        String name = model.path().getFileName().toString();
+        List<ModelInputs.Declared> declared = ModelInputs.declaredInputs(model.proto());
+        List<ModelInputs.Sample> samples = new ArrayList<>();
+        for (long[] ids : windows) {
+            Map<String, ModelInputs.Input> inputs = new LinkedHashMap<>();
+            long[] mask = new long[ids.length];
+            java.util.Arrays.fill(mask, 1L);
+            for (ModelInputs.Declared d : declared) {
+                Role role = roleOf(d);
+                if (role == null) throw unsupported(name, "input '" + d.name() + "' is none of those a causal LM takes");
+                long[] row = switch (role) {
+                    case TOKENS -> ids.clone();
+                    case MASK -> mask.clone();
+                    case POSITIONS -> java.util.stream.LongStream.range(0, ids.length).toArray();
+                    case TOKEN_TYPES -> new long[ids.length];
+                    default -> null;
+                };
+                if (row != null) {
+                    Object data = d.elemType() == OnnxMl.TensorProto.DataType.INT32_VALUE
+                            ? java.util.Arrays.stream(row).mapToInt(v -> (int) v).toArray() : row;
+                    inputs.put(d.name(), new ModelInputs.Input(new long[] {1, ids.length}, data));
+                } else if (role == Role.USE_CACHE) {
+                    long[] shape = new long[d.rank()];
+                    java.util.Arrays.fill(shape, 1L);
+                    inputs.put(d.name(), new ModelInputs.Input(shape, new boolean[] {false}));
+                } else {
+                    if (d.elemType() != OnnxMl.TensorProto.DataType.FLOAT_VALUE) {
+                        throw unsupported(name, "calibration feeds float32 past inputs; '" + d.name() + "' is "
+                                + OnnxMl.TensorProto.DataType.forNumber(d.elemType()));
+                    }
+                    inputs.put(d.name(), new ModelInputs.Input(emptyShape(name, d), new float[0]));
+                }
+            }
+            samples.add(new ModelInputs.Sample(inputs, mask));
+        }
+        return samples;
+    }
+
     /** The model's file name. */
     public String name() { return name; }
 

