@@ -170,6 +170,22 @@ class DecoderChunksEndToEndTest {
     }
 
     @Test
+    void theFloat16DecoderStaysExactThroughItsCacheInTransformOnlyAndLoadsQuantizedWithKv() throws OrtException {
+        OnnxMl.ModelProto fp16 = ModelFile.read(RealModels.stories260KFp16()).proto();
+        long[] ids = someIds();
+        float[][] reference = logits(fp16, ids, TOKENS);
+        OnnxMl.ModelProto t = StampCompiler.compile(fp16, StampConfig.builder().mode(StampConfig.Mode.TRANSFORM_ONLY).build()).model();
+        double max = 0;
+        for (float[] row : reference) for (float v : row) max = Math.max(max, Math.abs(v));
+        // float16 transforms: a few float16 steps of the largest logit, prefill and token by token
+        for (int chunk : new int[] {TOKENS, 1}) assertTrue(maxDiff(reference, logits(t, ids, chunk)) < max / 256, "chunk " + chunk);
+        OnnxMl.ModelProto q = StampCompiler.compile(fp16, StampConfig.builder().kvBits(4).build()).model();
+        float[][] steps = logits(q, ids, 1);
+        assertEquals(TOKENS, steps.length);
+        for (float[] row : steps) for (float v : row) assertTrue(Float.isFinite(v));
+    }
+
+    @Test
     void decodeStepsRunAtTheLowBitWidthSoStampAndBaselineDecodeAlike() throws OrtException {
         long[] ids = someIds();
         OnnxMl.ModelProto stamp = StampCompiler.compile(stories(), StampConfig.builder().build()).model();
