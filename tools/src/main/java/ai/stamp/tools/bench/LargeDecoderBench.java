@@ -34,21 +34,7 @@ public final class LargeDecoderBench {
     private LargeDecoderBench() {}
 
     public static void main(String[] args) {
-        LargeModelBench.Options o = LargeModelBench.Options.defaults();
-        double gib = o.gib();
-        String xmx = o.xmx();
-        Path work = null;
-        boolean keep = false;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--gb" -> gib = Double.parseDouble(args[++i]);
-                case "--xmx" -> xmx = args[++i];
-                case "--work" -> work = Path.of(args[++i]);
-                case "--keep" -> keep = true;
-                default -> throw new IllegalArgumentException("unknown option " + args[i] + " (usage: LargeDecoderBench [--gb G] [--xmx 256m] [--work DIR] [--keep])");
-            }
-        }
-        System.out.print(run(new LargeModelBench.Options(gib, xmx, work, keep)).table());
+        System.out.print(run(LargeModelBench.Options.parse(args, "LargeDecoderBench")).table());
     }
 
     public static Result run(LargeModelBench.Options options) {

@@ -28,6 +28,25 @@ public final class LargeModelBench {
     /** How to run. {@code work}: folder for the model and outputs, null = a fresh temp folder. */
     public record Options(double gib, String xmx, Path work, boolean keep) {
         public static Options defaults() { return new Options(3, "256m", null, false); }
+
+        /** {@code [--gb G] [--xmx 256m] [--work DIR] [--keep]} over the defaults; {@code tool} names the usage line. */
+        public static Options parse(String[] args, String tool) {
+            Options o = defaults();
+            double gib = o.gib();
+            String xmx = o.xmx();
+            Path work = null;
+            boolean keep = false;
+            for (int i = 0; i < args.length; i++) {
+                switch (args[i]) {
+                    case "--gb" -> gib = Double.parseDouble(args[++i]);
+                    case "--xmx" -> xmx = args[++i];
+                    case "--work" -> work = Path.of(args[++i]);
+                    case "--keep" -> keep = true;
+                    default -> throw new IllegalArgumentException("unknown option " + args[i] + " (usage: " + tool + " [--gb G] [--xmx 256m] [--work DIR] [--keep])");
+                }
+            }
+            return new Options(gib, xmx, work, keep);
+        }
     }
 
     /**
@@ -67,22 +86,7 @@ public final class LargeModelBench {
     private LargeModelBench() {}
 
     public static void main(String[] args) {
-        Options o = Options.defaults();
-        double gib = o.gib();
-        String xmx = o.xmx();
-        Path work = null;
-        boolean keep = false;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--gb" -> gib = Double.parseDouble(args[++i]);
-                case "--xmx" -> xmx = args[++i];
-                case "--work" -> work = Path.of(args[++i]);
-                case "--keep" -> keep = true;
-                default -> throw new IllegalArgumentException("unknown option " + args[i]
-                        + " (usage: LargeModelBench [--gb G] [--xmx 256m] [--work DIR] [--keep])");
-            }
-        }
-        System.out.print(run(new Options(gib, xmx, work, keep)).table());
+        System.out.print(run(Options.parse(args, "LargeModelBench")).table());
     }
 
     /** Runs the benchmark as {@code options} say and returns the figures. */
