@@ -25,8 +25,16 @@ import java.util.List;
  * <p>For the scale benchmark (its perplexity is meaningless: the weights are random) and, small, for tests.
  */
 public final class LlamaDecoderGenerator {
-    /** The shape. {@code ffn}: the MLP's hidden size; {@code tied}: lm_head reads the embedding table. */
-    public record Spec(int d, int layers, int heads, int kvHeads, int ffn, int vocab, boolean tied, long seed) {
+    /**
+     * The shape. {@code ffn}: the MLP's hidden size; {@code tied}: lm_head reads the embedding table; {@code fusedNorm}:
+     * RMSNorm as one {@code SimplifiedLayerNormalization} node (what ONNX Runtime's transformer optimizer writes), else
+     * decomposed into Mul/ReduceMean/Add/Sqrt/Div/Mul (what exporters write).
+     */
+    public record Spec(int d, int layers, int heads, int kvHeads, int ffn, int vocab, boolean tied, boolean fusedNorm, long seed) {
+        public Spec(int d, int layers, int heads, int kvHeads, int ffn, int vocab, boolean tied, long seed) {
+            this(d, layers, heads, kvHeads, ffn, vocab, tied, false, seed);
+        }
+
         public Spec {
             if (d % heads != 0 || heads % kvHeads != 0) throw new IllegalArgumentException("d % heads and heads % kv_heads must be 0");
             if ((d / heads) % 2 != 0) throw new IllegalArgumentException("head_dim must be even for RoPE");
@@ -182,6 +190,10 @@ public final class LlamaDecoderGenerator {
 
         private String rmsNorm(String name, String x) throws IOException {
             g.addInitializer(w.constant(name + ".weight", new long[] {s.d()}, 1f));
+            if (s.fusedNorm()) {
+                return op("SimplifiedLayerNormalization", List.of(x, name + ".weight"), intAttr("axis", -1),
+                        OnnxMl.AttributeProto.newBuilder().setName("epsilon").setType(OnnxMl.AttributeProto.AttributeType.FLOAT).setF(1e-5f).build());
+            }
             String ms = op("ReduceMean", List.of(op("Mul", List.of(x, x))), intsAttr("axes", -1), intAttr("keepdims", 1));
             String inv = op("Div", List.of(floats(name + ".one", new long[] {}, new float[] {1f}),
                     op("Sqrt", List.of(op("Add", List.of(ms, floats(name + ".eps", new long[] {}, new float[] {1e-5f})))))));
