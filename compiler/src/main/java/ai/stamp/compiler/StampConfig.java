@@ -18,7 +18,7 @@ import java.util.regex.Pattern;
 
 /**
  * Everything that decides how STaMP rewrites a model. Immutable; build with {@link #builder()}.
- * Defaults follow STAMP.md: Haar along the sequence, 3 levels, 1 sink token, the approximation band
+ * Defaults follow docs/method.md: Haar along the sequence, 3 levels, 1 sink token, the approximation band
  * at 8 bits and every detail token at 4; weights RTN int8 per channel and the integer form, so the default output
  * is a deployable model (float weights and the simulation form on request).
  */
@@ -33,7 +33,7 @@ public final class StampConfig {
         TRANSFORM_ONLY
     }
 
-    /** How the pass quantizes each linear layer's weight (STAMP.md section 5). */
+    /** How the pass quantizes each linear layer's weight (docs/method.md#weights). */
     public enum WeightQuant {
         /** Weights stay as they are (float). */
         NONE(0),
@@ -56,7 +56,7 @@ public final class StampConfig {
         public boolean isGptq() { return this == GPTQ8 || this == GPTQ4; }
     }
 
-    /** Feature-axis rotation R (STAMP.md section 6): X R online, R^T folded into W offline. */
+    /** Feature-axis rotation R (docs/method.md#feature-transforms): X R online, R^T folded into W offline. */
     public enum Rotation {
         NONE,
         /** Orthonormal Hadamard (Sylvester x Paley) of the feature size. */
@@ -66,7 +66,7 @@ public final class StampConfig {
     }
 
     /**
-     * How a quantized layer's product is emitted. INTEGER is the deployment form (STAMP.md section 5a): the
+     * How a quantized layer's product is emitted. INTEGER is the deployment form (docs/method.md#integer-form): the
      * quantized coefficients as uint8, an integer GEMM (MatMulInteger) against int8 weights, the zero-point
      * correction and the scales after it. SIMULATE keeps the product in float on fake-quantized activations and
      * dequantized weights (same numbers to float rounding; for research, and the only form with float weights). AUTO
@@ -87,7 +87,7 @@ public final class StampConfig {
     public enum Allocation {
         /** Sink + approximation band (or --hi-tokens K) at --hi-bits, the rest at --lo-bits (the paper's rule). */
         FIXED,
-        /** Per layer, from calibrated coefficient energies (STAMP.md section 7), under --avg-bits. */
+        /** Per layer, from calibrated coefficient energies (docs/method.md#energy-allocation), under --avg-bits. */
         ENERGY
     }
 

@@ -10,7 +10,7 @@ import java.util.Map;
  * leaves alone and why, each embedding table quantized to int8 and each Gather of a constant table left alone (with
  * {@code --quantize-embeddings}), and the inserted functions with their call counts (empty for a plan that was not
  * emitted), and the initializers nothing read any more after the rewrite, removed with the bytes they freed (empty
- * for a plan). Serialised as the {@code --report} JSON (schema documented in README.md).
+ * for a plan). Serialised as the {@code --report} JSON (schema documented in docs/cli.md#report-schemas).
  */
 public record StampReport(String config, int opset, List<Layer> rewritten, List<Skipped> skipped, List<Embedding> embeddings,
                           List<Skipped> skippedEmbeddings, Map<String, Integer> insertedFunctions, List<RemovedInitializer> removedInitializers,
@@ -53,7 +53,7 @@ public record StampReport(String config, int opset, List<Layer> rewritten, List<
     /**
      * A decoder with a KV cache: where the past length P comes from, and the effective activation bits (mean bits per
      * quantized token over the rewritten layers) of a prefill and of a decode step, which differ because the sink is a
-     * position and a chunk shorter than one transform block is not transformed (see the README's decoder section).
+     * position and a chunk shorter than one transform block is not transformed (see docs/cli.md#decoders-and-the-kv-cache).
      */
     public record Decoder(String pastLength, List<ChunkBits> effectiveBits, KvCache kvCache) {
         public Decoder(String pastLength, List<ChunkBits> effectiveBits) { this(pastLength, effectiveBits, null); }

@@ -17,7 +17,7 @@ import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-/** Rotation and SmoothQuant (STAMP.md section 6) in the pass: exactness without quantization, folding, sharing. */
+/** Rotation and SmoothQuant (docs/method.md#feature-transforms) in the pass: exactness without quantization, folding, sharing. */
 class FeatureTransformsTest {
 
     private static StampConfig.Builder transformOnly() { return StampConfig.builder().mode(Mode.TRANSFORM_ONLY); }

@@ -1,7 +1,7 @@
 package ai.stamp.ops;
 
 /**
- * The block layout of one sequence of S tokens under a {@link SequenceTransform} (STAMP.md section 3 with
+ * The block layout of one sequence of S tokens under a {@link SequenceTransform} (docs/method.md#sequence-transforms with
  * the sink rule of section 2): {@code sink} = min(sinkTokens, S) untouched tokens, then {@code rest} =
  * S - sink tokens padded and cut into {@code nbh x nbw} blocks of {@code blockTokens} tokens
  * (1D: nbh = 1, nbw = nb = ceil(rest / B), blockTokens = B; 2D: the rest is a gridH x gridW row-major

@@ -1,7 +1,7 @@
 package ai.stamp.ops;
 
 /**
- * The sink as a <i>position</i> (STAMP.md section 9): in a decoder that runs a sequence as chunks through a KV cache,
+ * The sink as a <i>position</i> (docs/method.md#decoders-and-the-kv-cache): in a decoder that runs a sequence as chunks through a KV cache,
  * a chunk of S tokens after P cached ones holds the sink tokens only where its absolute positions P..P+S-1 are below
  * the transform's {@code sinkTokens}. So a prefill (P = 0) has the encoder's sink, and no later chunk has any.
  *

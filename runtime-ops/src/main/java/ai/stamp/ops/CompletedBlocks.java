@@ -9,7 +9,7 @@ import java.util.List;
  * 1D {@link SequenceTransform} can transform as whole blocks — the sink tokens and every completed block, head =
  * min(sink, T) + floor((T - min(sink, T)) / B)·B tokens — and the open block after it (tail, fewer than B tokens).
  * The cache starts at position 0, so its sink is the sequence's own (no past offset here). How the cache is quantized
- * as it grows (README, decoders): the head is transformed and quantized, the tail is kept at the model's precision
+ * as it grows (docs/cli.md#decoders-and-the-kv-cache): the head is transformed and quantized, the tail is kept at the model's precision
  * until its block completes; re-quantizing a head that was quantized before is the identity up to float rounding
  * (its values are on the grid of the same per-token min-max).
  */

@@ -1,7 +1,7 @@
 package ai.stamp.ops;
 
 /**
- * Orthonormal block DCT-II along the sequence (STAMP.md section 3, the paper's ablation) on blocks of
+ * Orthonormal block DCT-II along the sequence (docs/method.md#sequence-transforms, the paper's ablation) on blocks of
  * B = 2^L tokens: {@code C[k][n] = a_k cos(pi (2n + 1) k / 2B)}, a_0 = sqrt(1/B), a_k = sqrt(2/B); in-block
  * coefficient k is frequency k (k = 0 the block's scaled mean, the band).
  */

@@ -3,7 +3,7 @@ package ai.stamp.ops;
 import java.util.function.IntFunction;
 
 /**
- * A 1D block transform whose in-block coefficient k plays the role of frequency k (STAMP.md section 3:
+ * A 1D block transform whose in-block coefficient k plays the role of frequency k (docs/method.md#sequence-transforms:
  * block DCT-II, Walsh–Hadamard in sequency order). Its standard order is frequency-major: every block's
  * k = 0 coefficient (the band, one per block, as many as Haar's approximation band), then k = 1 of every
  * block, and so on, i.e. block-layout token blk·B + k sits at position k·nb + blk. A subclass supplies

@@ -1,7 +1,7 @@
 package ai.stamp.ops;
 
 /**
- * The L-level 2D pyramid Haar DWT of a token grid (STAMP.md section 3), as a block transform on
+ * The L-level 2D pyramid Haar DWT of a token grid (docs/method.md#sequence-transforms), as a block transform on
  * 2^L x 2^L tiles of the row-major grid of {@code gridHeight} rows (after the sink tokens). Definitions,
  * band names and standard order: {@link HaarBasis}.
  */

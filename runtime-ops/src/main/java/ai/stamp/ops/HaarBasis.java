@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The one definition of the Haar DWT (STAMP.md section 3) and of its standard coefficient order. The
+ * The one definition of the Haar DWT (docs/method.md#sequence-transforms) and of its standard coefficient order. The
  * block matrices H (1D) and K (2D) that the ops embed, the Java kernels and the bit allocation are all
  * derived from the level-by-level reference transforms below, so there is a single source of truth.
  *

@@ -1,7 +1,7 @@
 package ai.stamp.ops;
 
 /**
- * The L-level 1D Haar DWT along the sequence (STAMP.md section 3), as a block transform on blocks of
+ * The L-level 1D Haar DWT along the sequence (docs/method.md#sequence-transforms), as a block transform on blocks of
  * 2^L tokens: a level-j coefficient only sees 2^j consecutive tokens, so the block layout is a
  * permutation of the global standard order (approximation band, level-L details, ..., level-1 details).
  * The definitions live in {@link HaarBasis}; this class presents them as a {@link SequenceTransform}.

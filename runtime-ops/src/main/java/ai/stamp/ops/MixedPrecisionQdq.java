@@ -5,7 +5,7 @@ import java.util.List;
 
 /**
  * {@code MixedPrecisionQdq} (Z, levels -> Ẑ): per-token asymmetric min-max fake quantization with a
- * per-token level count (STAMP.md section 4). Z [..., T, D], levels [T, 1] (q = 2^b - 1 per token,
+ * per-token level count (docs/method.md#activation-quantization-numerics). Z [..., T, D], levels [T, 1] (q = 2^b - 1 per token,
  * from {@link TokenPrecision}). Per token row z over D:
  * <pre>
  *   mn = min(0, min z)   mx = max(0, max z)   scale = max(mx - mn, EPS) / q

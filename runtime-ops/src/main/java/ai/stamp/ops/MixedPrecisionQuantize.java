@@ -5,8 +5,8 @@ import java.util.List;
 
 /**
  * {@code MixedPrecisionQuantize} (Z, levels -> Zq, scale, zero_point): the integer half of {@link MixedPrecisionQdq}.
- * The same per-token asymmetric min-max numerics (STAMP.md section 4), but the quantized values are kept as
- * integers for an integer GEMM ({@link ScaledMatMulInteger}, STAMP.md section 5a):
+ * The same per-token asymmetric min-max numerics (docs/method.md#activation-quantization-numerics), but the quantized values are kept as
+ * integers for an integer GEMM ({@link ScaledMatMulInteger}, docs/method.md#integer-form):
  * <pre>
  *   mn = min(0, min z)   mx = max(0, max z)   scale = max(mx - mn, EPS) / q
  *   zp = round(-mn / scale)                   Zq = uint8(clip(round(z / scale) + zp, 0, q))

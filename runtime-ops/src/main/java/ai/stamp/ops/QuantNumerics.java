@@ -1,7 +1,7 @@
 package ai.stamp.ops;
 
 /**
- * The numbers that define STaMP's activation quantization (STAMP.md section 4). The function bodies
+ * The numbers that define STaMP's activation quantization (docs/method.md#activation-quantization-numerics). The function bodies
  * and the Java kernels both read them from here.
  */
 public final class QuantNumerics {

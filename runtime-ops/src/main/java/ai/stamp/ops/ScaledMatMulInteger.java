@@ -4,7 +4,7 @@ import ai.onnx.proto.OnnxMl;
 import java.util.List;
 
 /**
- * {@code ScaledMatMulInteger} (Zq, scale, zero_point, Wq, w_colsum, w_scale -> Y): the integer GEMM of STAMP.md
+ * {@code ScaledMatMulInteger} (Zq, scale, zero_point, Wq, w_colsum, w_scale -> Y): the integer GEMM of docs/method.md
  * section 5a on the output of {@link MixedPrecisionQuantize} and a symmetric int8 weight:
  * <pre>
  *   Y = ( MatMulInteger(Zq, Wq) - zero_point ⊗ colsum(Wq) ) ⊙ scale ⊙ w_scale

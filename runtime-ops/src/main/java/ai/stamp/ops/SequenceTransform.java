@@ -1,7 +1,7 @@
 package ai.stamp.ops;
 
 /**
- * One orthogonal sequence transform L at a fixed geometry (STAMP.md sections 2-3): the single
+ * One orthogonal sequence transform L at a fixed geometry (docs/method.md (#the-rewrite, #sequence-transforms)): the single
  * description that the transform ops, their Java kernels, the bit allocation ({@link TokenPrecision})
  * and calibration energies all read, so they cannot disagree about which coefficient is which.
  *

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import org.junit.jupiter.api.Test;
 
-/** The block DCT-II and the sequency-ordered Walsh–Hadamard matrices against their definitions (STAMP.md section 3). */
+/** The block DCT-II and the sequency-ordered Walsh–Hadamard matrices against their definitions (docs/method.md#sequence-transforms). */
 class FrequencyBlockTransformTest {
 
     private static void assertOrthonormalInDouble(double[] m, int n, String what) {

@@ -18,7 +18,7 @@ import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The integer chain of STAMP.md section 5a as one ORT model with typed (uint8 / int8 / int32) tensors, which
+ * The integer chain of docs/method.md#integer-form as one ORT model with typed (uint8 / int8 / int32) tensors, which
  * {@link OrtHarness} (float I/O only) cannot express. Graph, per default opset:
  * <pre>
  *   Zq, scale, zero_point = ai.stamp.MixedPrecisionQuantize(Z, levels)

@@ -30,7 +30,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * MixedPrecisionQuantize and ScaledMatMulInteger (STAMP.md sections 4 and 5a), in every body form at every opset where
+ * MixedPrecisionQuantize and ScaledMatMulInteger (docs/method.md (#activation-quantization-numerics, #integer-form)), in every body form at every opset where
  * the form is valid ({@link Forms#at}: MixedPrecisionQuantize ARITHMETIC / QUANTIZE_LINEAR (opset 13+) / ONNXRUNTIME,
  * times ScaledMatMulInteger STANDARD / ONNXRUNTIME): ORT (the function bodies, inlined) vs the Java kernels, and the
  * integer chain vs the simulation form {@code MixedPrecisionQdq(Z) · (Wq ⊙ w_scale)}.

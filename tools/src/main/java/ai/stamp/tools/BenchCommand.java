@@ -23,7 +23,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code stamp-onnx bench}: the performance figures of issue 4 in one Markdown report. */
+/** {@code stamp-onnx bench}: every performance figure (compile, kernels, ORT overhead, deployment, large models, GPU) in one Markdown report. */
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
             "Measures compile time and memory, Java kernel throughput, ONNX Runtime inference overhead of the emitted",

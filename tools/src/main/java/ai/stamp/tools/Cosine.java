@@ -1,7 +1,7 @@
 package ai.stamp.tools;
 
 /**
- * Cosine similarities used by validation (STAMP.md §8).
+ * Cosine similarities used by validation (docs/method.md#measures).
  * <ul>
  *   <li>{@link #of}: cosine of two flattened tensors.</li>
  *   <li>{@link #meanPool} then {@link #of}: the cosine of the attention-mask mean-pooled embedding, which is what

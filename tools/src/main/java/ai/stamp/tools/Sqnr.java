@@ -2,7 +2,7 @@ package ai.stamp.tools;
 
 /**
  * Signal-to-quantization-noise ratio, accumulated over any number of tensor pairs:
- * {@code SQNR = 10·log10(Σ‖x‖² / Σ‖x − x̂‖²)} dB (STAMP.md §8). Sums run in double precision.
+ * {@code SQNR = 10·log10(Σ‖x‖² / Σ‖x − x̂‖²)} dB (docs/method.md#measures). Sums run in double precision.
  * No error at all gives {@code +Infinity}. Also tracks {@code max|x|} and {@code max|x − x̂|}.
  */
 public final class Sqnr {

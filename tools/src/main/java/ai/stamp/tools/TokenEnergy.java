@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Per-token energy ‖x_t‖² of a layer input X [S, D] before and after a 1D sequence transform (STAMP.md §2–4; the
+ * Per-token energy ‖x_t‖² of a layer input X [S, D] before and after a 1D sequence transform (docs/method.md (#the-rewrite, #sequence-transforms, #activation-quantization-numerics); the
  * layer's own transform: Haar, block DCT-II, Walsh–Hadamard): the first {@code sink} tokens bypass the transform;
  * the rest are zero-padded to whole blocks of B = 2^levels tokens, transformed block by block (the block layout the
  * inserted ops use) and read back in the transform's global standard order (the band, then the other coefficient

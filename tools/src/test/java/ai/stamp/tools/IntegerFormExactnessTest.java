@@ -58,7 +58,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Issue: the integer form of a config (STAMP.md section 5a: MixedPrecisionQuantize, then ScaledMatMulInteger =
+ * Issue: the integer form of a config (docs/method.md#integer-form: MixedPrecisionQuantize, then ScaledMatMulInteger =
  * MatMulInteger u8 x s8 + int32 zero-point correction + scales, then L^T, then the bias) must equal its simulation form
  * (MixedPrecisionQdq, then a float MatMul on the dequantized weight) to float rounding: max|Δ| / max|y| ≤ 1e-5 per
  * layer output.

@@ -30,7 +30,7 @@ import java.util.function.Consumer;
 
 /**
  * Collects {@link CalibrationStats} of a model by running the ORIGINAL model in ONNX Runtime (CPU) on calibration
- * samples and reducing every linear-layer input tensor on the fly (STAMP.md sections 5-7).
+ * samples and reducing every linear-layer input tensor on the fly (docs/method.md (#weights, #feature-transforms, #energy-allocation)).
  *
  * <p><b>Which tensors.</b> The caller names them: the inputs of the main graph's linear layers as the compiler
  * matched them ({@code StampCompiler.Compilation#calibrationTensors()}, from {@link LayerMatches}), so calibration

@@ -11,7 +11,7 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Energy-based bit allocation for a 1D block-transform layout (Haar, DCT, WHT; STAMP.md section 7). The
+ * Energy-based bit allocation for a 1D block-transform layout (Haar, DCT, WHT; docs/method.md#energy-allocation). The
  * expected error of the quantized coefficients is bounded by (D/2) Σ_t e_t / (2^{b_t} − 1)²; within one layer every token of
  * in-block coefficient index c has the calibrated mean energy e_c, so with nb blocks the bound is
  * <pre>  bound(L, b) = s·e_sink/(2^hi − 1)² + nb · Σ_c e_c / (2^{b_c} − 1)²      (the D/2 factor dropped)</pre>

@@ -4,7 +4,7 @@ import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
 
 /**
- * What the feature transforms of STAMP.md section 6 do to one layer's weight, computed offline:
+ * What the feature transforms of docs/method.md#feature-transforms do to one layer's weight, computed offline:
  * the MatMul reads {@code X' = X diag(1/s) R}, so it must multiply by {@code W' = R^T diag(s) W} to keep
  * {@code X' W' = X W}. Either part may be absent ({@code scales} or {@code rotation} null).
  *

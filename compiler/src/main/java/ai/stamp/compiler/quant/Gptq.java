@@ -12,7 +12,7 @@ import org.ejml.interfaces.decomposition.CholeskyDecomposition_F64;
  * <p>Why: RTN rounds every weight independently; GPTQ quantizes the input features one at a time and pushes each
  * row's rounding error onto the not-yet-quantized rows, weighted by the inverse calibration Hessian
  * H = X^T X, so the layer output X W (not W itself) is preserved. It only needs the per-layer Gram matrix of the
- * calibration inputs (STAMP.md section 5) and, since STaMP's sequence transform acts on tokens while W acts on
+ * calibration inputs (docs/method.md#weights) and, since STaMP's sequence transform acts on tokens while W acts on
  * features, it composes with STaMP unchanged.
  *
  * <p>Algorithm (the reference {@code fasterquant} without act-order):

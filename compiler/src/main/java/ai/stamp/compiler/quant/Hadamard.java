@@ -3,7 +3,7 @@ package ai.stamp.compiler.quant;
 import java.util.Random;
 
 /**
- * Orthonormal Hadamard rotations R [n, n] for the feature transform of STAMP.md section 6,
+ * Orthonormal Hadamard rotations R [n, n] for the feature transform of docs/method.md#feature-transforms,
  * {@code Y = L^T Q(L X R) (R^T W)}, with R^T folded into W offline.
  *
  * <p>Why: a Hadamard rotation spreads an outlier feature channel evenly over all channels (a one-hot row becomes

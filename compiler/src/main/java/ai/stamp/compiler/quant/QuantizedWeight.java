@@ -4,7 +4,7 @@ package ai.stamp.compiler.quant;
  * A symmetrically quantized weight W [D, N] (row-major, D = input features, N = output channels), as produced
  * by {@link RtnQuantizer} and {@link Gptq}.
  *
- * <p>Why a single record: both weight methods of STAMP.md section 5 end in the same representation — an
+ * <p>Why a single record: both weight methods of docs/method.md#weights end in the same representation — an
  * integer tensor plus float scales with zero point 0 — which maps directly onto an ONNX
  * {@code DequantizeLinear(int8 initializer, scale)} (per-axis when {@code block == 0}, blocked along axis 0
  * otherwise), or can be pre-dequantized with {@link #dequantize()} when the opset does not allow it.

@@ -1,7 +1,7 @@
 package ai.stamp.compiler.quant;
 
 /**
- * Symmetric round-to-nearest (RTN) weight quantization, the baseline weight method of STAMP.md section 5.
+ * Symmetric round-to-nearest (RTN) weight quantization, the baseline weight method of docs/method.md#weights.
  *
  * <p>Why: STaMP only transforms activations along the sequence axis, so any weight method composes with it;
  * RTN is the simplest and the reference grid GPTQ ({@link Gptq}) refines. W is [D, N] row-major

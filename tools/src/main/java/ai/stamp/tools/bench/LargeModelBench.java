@@ -14,7 +14,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * Issue 4's large-model benchmark: generates a transformer-shaped model with at least {@code gib} GiB of external
+ * The encoder half of the large-model benchmark: generates a transformer-shaped model with at least {@code gib} GiB of external
  * float weights ({@link LargeModelGenerator}), rewrites it with the CLI in a child JVM limited to {@code -Xmx}
  * (default 256m), once in stamp mode with default options and once with {@code --weights rtn8}, and runs
  * onnxruntime's {@code quantize_dynamic} (QInt8, external data) on the same file when python3 with onnxruntime is

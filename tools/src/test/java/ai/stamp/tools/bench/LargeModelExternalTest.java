@@ -34,7 +34,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Issue 4 at test size: a ~40 MB model whose weights are all external data is rewritten with --weights rtn8 by the CLI
+ * The large-model path at test size: a ~40 MB model whose weights are all external data is rewritten with --weights rtn8 by the CLI
  * in a child JVM with a 64 MiB heap, and compared with the same model held fully in memory.
  */
 class LargeModelExternalTest {

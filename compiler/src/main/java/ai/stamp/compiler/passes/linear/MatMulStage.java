@@ -40,7 +40,7 @@ final class MatMulStage {
         emit(plan, nodes, out -> nodes.add(edit.node("MatMul", List.of(input, weight), List.of(out), plan.layer().name())));
     }
 
-    /** As {@link #emit(LayerPlan, String, String, List)} with the integer GEMM of STAMP.md section 5a as the product. */
+    /** As {@link #emit(LayerPlan, String, String, List)} with the integer GEMM of docs/method.md#integer-form as the product. */
     void emitInteger(LayerPlan plan, ActivationQuantStage.Quantized input, WeightStage.Emitted weight, List<NodeProto> nodes) {
         StampOp product = FloatTypedOp.scaledMatMulInteger(productForm, plan.layer().type());
         emit(plan, nodes, out -> nodes.add(edit.call(product, List.of(input.values(), input.scale(), input.zeroPoint(),

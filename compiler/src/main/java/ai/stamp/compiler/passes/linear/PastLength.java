@@ -11,7 +11,7 @@ import java.util.Optional;
 
 /**
  * Where a decoder's main graph tells how many tokens precede the current chunk (the KV cache's length P), which the
- * chunk ops read so that the sink is a position (STAMP.md section 9) instead of "the first token of every call":
+ * chunk ops read so that the sink is a position (docs/method.md#decoders-and-the-kv-cache) instead of "the first token of every call":
  * <ol>
  *   <li>{@code attention_mask} [B, P + S] and {@code input_ids} [B, S] (the Hugging Face / Optimum interface):
  *       P = mask length - ids length; it holds for any cache layout;</li>
