@@ -177,9 +177,11 @@ public final class ModelFile {
         Path tmpData = null;
         try {
             tmpModel = TempFiles.createBeside(dir, "." + out.getFileName() + ".", ".tmp");
+            TempFiles.deleteAtExit(tmpModel);
             OnnxMl.ModelProto toWrite = model;
             if (ExternalTensors.any(model)) {
                 tmpData = TempFiles.createBeside(dir, "." + dataName + ".", ".tmp");
+                TempFiles.deleteAtExit(tmpData);
                 try (FileChannel data = FileChannel.open(tmpData, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                     ExternalDataCopier copier = new ExternalDataCopier(sourceDirectory, data, dataName);
                     toWrite = ExternalTensors.rewrite(model, copier::copy);
@@ -190,6 +192,8 @@ public final class ModelFile {
             }
             if (tmpData != null) move(tmpData, dir.resolve(dataName));
             move(tmpModel, out);
+            if (tmpData != null) TempFiles.forget(tmpData);
+            TempFiles.forget(tmpModel);
         } catch (IOException e) {
             QuietDelete.deleteQuietly(tmpModel);
             QuietDelete.deleteQuietly(tmpData);
