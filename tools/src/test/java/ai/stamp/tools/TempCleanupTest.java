@@ -22,7 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * rewrite and demo leave nothing in java.io.tmpdir (a fresh folder here) and no temporary file beside the output,
- * whether they succeed or fail. The extracted-model cache is pointed at its usual place, so it is not re-extracted.
+ * whether they succeed, fail or are interrupted. The extracted-model cache is pointed at its usual place, so it is
+ * not re-extracted (it and DJL's native-library cache, java.io.tmpdir/stamp-onnx-djl, are reused by every run).
  */
 class TempCleanupTest {
     @TempDir Path dir;
@@ -35,6 +36,10 @@ class TempCleanupTest {
         savedCache = System.getProperty("stamp.models.cache");
         System.setProperty("stamp.models.cache", RealModels.cacheRoot().toString());
         savedTmp = System.getProperty("java.io.tmpdir");
+        // DJL's native-library cache (a reused cache, see Djl) stays in the real temp folder whichever test runs first
+        if (System.getProperty("DJL_CACHE_DIR") == null && System.getenv("DJL_CACHE_DIR") == null) {
+            System.setProperty("DJL_CACHE_DIR", Path.of(savedTmp, "stamp-onnx-djl").toString());
+        }
         tmp = Files.createDirectories(dir.resolve("tmp"));
         System.setProperty("java.io.tmpdir", tmp.toString());
     }
@@ -123,5 +128,28 @@ class TempCleanupTest {
         assertEquals(List.of(), list(tmp), "the demo's ~260 MB work folder is deleted");
         assertTrue(ok.out().contains("Higher SQNR") && ok.out().contains("sanity check") && ok.out().contains("baseline:"), ok.out());
         assertTrue(ok.out().contains("deleted (pass --out DIR"), ok.out());
+    }
+
+    /** An interrupted demo (SIGTERM, as Ctrl-C's SIGINT, runs the shutdown hooks) leaves no work folder behind either. */
+    @Test
+    void anInterruptedDemoLeavesNothingBehind() throws Exception {
+        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx2g",
+                "-cp", System.getProperty("java.class.path"), "-Djava.io.tmpdir=" + tmp, "-Dstamp.models.cache=" + RealModels.cacheRoot(),
+                // the two caches that are reused, not grown, stay where they are
+                "-DDJL_CACHE_DIR=" + Path.of(savedTmp, "stamp-onnx-djl"),
+                StampCli.class.getName(), "demo", "--seq-len", "16", "--samples", "1");
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("demo.log").toFile()).start();
+        try {
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(120);
+            // wait until the demo is writing into its work folder
+            while (list(tmp).stream().noneMatch(f -> f.startsWith("stamp-onnx-demo") && f.contains("/")) && p.isAlive() && System.nanoTime() < deadline) Thread.sleep(20);
+            assertTrue(p.isAlive(), "the demo ended before it could be interrupted: " + Files.readString(dir.resolve("demo.log")));
+            assertTrue(list(tmp).stream().anyMatch(f -> f.startsWith("stamp-onnx-demo")), list(tmp).toString());
+            p.destroy();
+            assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS));
+        } finally {
+            p.destroyForcibly();
+        }
+        assertEquals(List.of(), list(tmp), "after SIGTERM: " + Files.readString(dir.resolve("demo.log")));
     }
 }
