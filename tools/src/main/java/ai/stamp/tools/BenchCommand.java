@@ -25,11 +25,13 @@ import picocli.CommandLine.Spec;
 
 /** {@code stamp-onnx bench}: every performance figure (compile, kernels, ORT overhead, deployment, large models, GPU) in one Markdown report. */
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
+        header = "Measures compile time, kernels, ONNX Runtime overhead and deployment figures; prints a Markdown report.",
         description = {
             "Measures compile time and memory, Java kernel throughput, ONNX Runtime inference overhead of the emitted",
             "graph, the deployment table of the integer form (MiniLM against float and int8 references: accuracy,",
-            "latency, size), and (when built in) large-model streaming, and prints one Markdown report with every figure,",
-            "its target and PASS/MISS. Timings are interleaved and reported as medians and ratios (machines are noisy).",
+            "latency, size), and (when built in) large-model streaming, and prints one Markdown report with every",
+            "figure, its target and PASS/MISS. Timings are interleaved and reported as medians and ratios (machines",
+            "are noisy).",
             "A full run takes several minutes; --quick is a short smoke run whose figures are indicative only."})
 public final class BenchCommand implements Callable<Integer> {
     static final List<String> SECTIONS = List.of("compile", "kernels", "ort", "deploy", "large", "gpu");

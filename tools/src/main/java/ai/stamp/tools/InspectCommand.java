@@ -62,36 +62,68 @@ final class InspectCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** One line per MatMul/Gemm (and per Gather of a constant table with --quantize-embeddings), in graph order where the node is in the main graph. */
+    /** One row of the listing: what happens to the node, its op type, name, the graph it is in, and the details. */
+    private record Row(String status, String opType, String name, String graph, String detail) {}
+
+    /**
+     * One line per MatMul/Gemm (and per Gather of a constant table with --quantize-embeddings), in graph order, subgraphs
+     * (If then/else branches, Loop and Scan bodies) included, each naming the graph it is in ("main",
+     * "main/if.then_branch": the report's {@code graph} paths), in aligned columns. Nodes are told apart by graph and
+     * name, so same-named nodes of the two branches of an If are two lines; unnamed nodes go by the compiler's
+     * name for them ("MatMul(out)"), as in the report.
+     */
     static List<String> lines(OnnxMl.ModelProto model, StampReport report) {
-        Map<String, String> status = new LinkedHashMap<>();
+        Map<String, Row> status = new LinkedHashMap<>();
         for (StampReport.Layer l : report.rewritten()) {
-            status.put(l.name(), String.format("REWRITE  %-6s %s  (%s -> %s, weight %s, %s%s)", l.opType(), l.name(), l.input(), l.output(),
-                    l.weightShape(), l.transform(), l.detail() == null || l.detail().isEmpty() ? "" : ", " + l.detail()));
+            status.put(key(l.graph(), l.name()), new Row("REWRITE", l.opType(), l.name(), l.graph(), String.format("%s -> %s, weight %s, %s%s",
+                    l.input(), l.output(), l.weightShape(), l.transform(), l.detail() == null || l.detail().isEmpty() ? "" : ", " + l.detail())));
         }
         for (StampReport.Skipped s : report.skipped()) {
-            status.put(s.name(), String.format("skip     %-6s %s  (%s)", s.opType(), s.name(), s.reason()));
+            status.put(key(s.graph(), s.name()), new Row("skip", s.opType(), s.name(), s.graph(), s.reason()));
         }
         for (StampReport.Embedding e : report.embeddings()) {
-            status.putIfAbsent(e.name(), String.format("INT8     %-6s %s  (table %s %s -> %s, %s)", "Gather", e.name(), e.table(), e.shape(),
-                    e.output(), e.detail()));
+            status.putIfAbsent(key(e.graph(), e.name()), new Row("INT8", "Gather", e.name(), e.graph(),
+                    String.format("table %s %s -> %s, %s", e.table(), e.shape(), e.output(), e.detail())));
         }
         for (StampReport.Skipped s : report.skippedEmbeddings()) {
-            status.putIfAbsent(s.name(), String.format("skip     %-6s %s  (%s)", s.opType(), s.name(), s.reason()));
+            status.putIfAbsent(key(s.graph(), s.name()), new Row("skip", s.opType(), s.name(), s.graph(), s.reason()));
         }
-        List<String> out = new ArrayList<>();
+        List<Row> rows = new ArrayList<>();
         Set<String> done = new HashSet<>();
-        for (OnnxMl.NodeProto n : model.getGraph().getNodeList()) {
-            String line = status.get(n.getName());
-            if (line != null && done.add(n.getName())) out.add(line);
-            else if ((n.getOpType().equals("MatMul") || n.getOpType().equals("Gemm")) && n.getDomain().isEmpty() && !done.contains(n.getName())) {
-                out.add(String.format("skip     %-6s %s  (not in the report)", n.getOpType(), n.getName()));
-                done.add(n.getName());
+        walk(model.getGraph(), ai.stamp.compiler.ir.Graph.MAIN_SCOPE, status, rows, done);
+        for (Map.Entry<String, Row> e : status.entrySet()) {
+            if (done.add(e.getKey())) rows.add(e.getValue());
+        }
+        int op = rows.stream().mapToInt(r -> r.opType().length()).max().orElse(0);
+        int name = rows.stream().mapToInt(r -> r.name().length()).max().orElse(0);
+        int graph = rows.stream().mapToInt(r -> r.graph().length()).max().orElse(0);
+        String format = "%-8s %-" + Math.max(op, 1) + "s  %-" + Math.max(name, 1) + "s  %-" + Math.max(graph, 1) + "s  (%s)";
+        List<String> out = new ArrayList<>();
+        for (Row r : rows) out.add(String.format(format, r.status(), r.opType(), r.name(), r.graph(), r.detail()));
+        return out;
+    }
+
+    private static String key(String graph, String name) {
+        return graph + "\u0000" + name;
+    }
+
+    /** The rows of {@code g}'s nodes in order, then those of each node's bodies, with graph paths as the compiler makes them. */
+    private static void walk(OnnxMl.GraphProto g, String path, Map<String, Row> status, List<Row> rows, Set<String> done) {
+        for (OnnxMl.NodeProto n : g.getNodeList()) {
+            String name = ai.stamp.compiler.ir.Graph.nameOf(n);
+            String key = key(path, name);
+            Row row = status.get(key);
+            if (row != null) {
+                if (done.add(key)) rows.add(row);
+            } else if ((n.getOpType().equals("MatMul") || n.getOpType().equals("Gemm")) && n.getDomain().isEmpty() && done.add(key)) {
+                rows.add(new Row("skip", n.getOpType(), name, path, "not in the report"));
+            }
+            for (OnnxMl.AttributeProto a : n.getAttributeList()) {
+                if (a.hasG()) walk(a.getG(), path + "/" + name + "." + a.getName(), status, rows, done);
+                for (int i = 0; i < a.getGraphsCount(); i++) {
+                    walk(a.getGraphs(i), path + "/" + name + "." + a.getName() + "[" + i + "]", status, rows, done);
+                }
             }
         }
-        for (Map.Entry<String, String> e : status.entrySet()) {
-            if (done.add(e.getKey())) out.add(e.getValue());
-        }
-        return out;
     }
 }

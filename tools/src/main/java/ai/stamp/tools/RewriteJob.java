@@ -163,9 +163,9 @@ public final class RewriteJob {
     }
 
     /**
-     * "36 linear layer(s) rewritten (36 MatMul), 12 MatMul/Gemm skipped: 12 × runtime-operand (second operand '…' is ...)",
+     * "36 linear layer(s) rewritten (36 MatMul), 12 MatMul/Gemm skipped: 12 × runtime-operand (second operand is ...)",
      * then, when a configured weight method left some of the rewritten layers' weights as they were,
-     * ", 3 weight(s) left float: weight '…' is ..." (the reasons of the report details, grouped);
+     * ", 3 weight(s) left float: weight is ..." (the reasons of the report details, grouped);
      * then, when embedding tables were looked at: "; 3 embedding table(s) quantized to int8[ (…)][, 1 Gather skipped: …]".
      */
     /**
@@ -207,7 +207,7 @@ public final class RewriteJob {
             sb.append(": ").append(byCode.entrySet().stream().limit(4)
                     .map(e -> e.getValue().size() + " × " + e.getKey() + " (" + withoutNames(e.getValue().get(0).reason()) + ")")
                     .collect(Collectors.joining("; ")));
-            if (byCode.size() > 4) sb.append("; …");
+            if (byCode.size() > 4) sb.append("; ").append(byCode.size() - 4).append(" other reason(s), see --report or inspect");
         }
         List<String> leftFloat = report.rewritten().stream().map(l -> WeightPlan.skipReason(l.detail())).flatMap(Optional::stream)
                 .map(RewriteJob::withoutNames).toList();
@@ -218,7 +218,7 @@ public final class RewriteJob {
                 sb.append(leftFloat.get(0));
             } else {
                 sb.append(byReason.entrySet().stream().limit(3).map(e -> e.getValue() + " × " + e.getKey()).collect(Collectors.joining("; ")));
-                if (byReason.size() > 3) sb.append("; …");
+                if (byReason.size() > 3) sb.append("; ").append(byReason.size() - 3).append(" other reason(s), see --report");
             }
         }
         if (!report.embeddings().isEmpty() || !report.skippedEmbeddings().isEmpty()) sb.append("; ").append(embeddingSummary(report));
@@ -229,7 +229,7 @@ public final class RewriteJob {
         return sb.toString();
     }
 
-    /** "3 embedding table(s) quantized to int8 (4 Gather; 1 float table kept for other readers), 1 Gather skipped: 1 × excluded (…)". */
+    /** "3 embedding table(s) quantized to int8 (4 Gather; 1 float table kept for other readers), 1 Gather skipped: 1 × excluded (...)". */
     static String embeddingSummary(StampReport report) {
         StringBuilder sb = new StringBuilder();
         long tables = report.embeddingTables();
@@ -245,13 +245,21 @@ public final class RewriteJob {
             sb.append(", ").append(report.skippedEmbeddings().size()).append(" Gather skipped: ").append(byCode.entrySet().stream().limit(4)
                     .map(e -> e.getValue().size() + " × " + e.getKey() + " (" + withoutNames(e.getValue().get(0).reason()) + ")")
                     .collect(Collectors.joining("; ")));
-            if (byCode.size() > 4) sb.append("; …");
+            if (byCode.size() > 4) sb.append("; ").append(byCode.size() - 4).append(" other reason(s), see --report or inspect");
         }
         return sb.toString();
     }
 
-    /** A reason with its quoted tensor and node names elided, as an example of its group. */
-    private static String withoutNames(String reason) {
-        return reason.replaceAll("'[^']*'", "'…'");
+    /**
+     * A reason with its quoted tensor and node names left out, as the text of its group: "second operand 'x' is
+     * computed at run time" becomes "second operand is computed at run time", "computed from 'y', which" becomes
+     * "computed from a tensor, which". (No "'…'" placeholder: it reads as text cut off.)
+     */
+    static String withoutNames(String reason) {
+        String names = "'[^']*'(?:/'[^']*')*";
+        return reason.replaceAll("\\b(from|of|reading|for|by|with) " + names, "$1 a tensor")
+                .replaceAll(" ?" + names, "")
+                .replaceAll(" {2,}", " ")
+                .strip();
     }
 }

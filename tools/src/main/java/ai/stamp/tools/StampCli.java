@@ -25,7 +25,8 @@ import picocli.CommandLine;
             "",
             "Every error prints one line 'stamp-onnx: error: <message>' to stderr. Exit codes: 0 ok, 1 internal error,",
             "2 bad option, 3 input missing, 4 not ONNX, 5 external data missing, 6 unsupported model, 7 already rewritten,",
-            "8 nothing to rewrite, 9 output not writable, 10 runtime failure. 'stamp-onnx COMMAND --help' explains each command."})
+            "8 nothing to rewrite, 9 output not writable, 10 runtime failure.",
+            "'stamp-onnx COMMAND --help' explains each command."})
 public final class StampCli implements Callable<Integer> {
     static final String PREFIX = "stamp-onnx: error: ";
     private static final Set<String> TOP_LEVEL_OPTIONS = Set.of("-h", "--help", "-V", "--version");

@@ -21,7 +21,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 @Command(name = "table", mixinStandardHelpOptions = true, sortOptions = false,
-        header = "The paper's composition table for MODEL: methods x (baseline, STaMP, fixed-K, energy), or with --transforms its transform ablation, or with --perplexity its LLM table, as Markdown.",
+        header = "The paper's tables for MODEL as Markdown: composition (default), --transforms ablation, --perplexity LLM.",
         description = {"Calibrates MODEL once on --calib, then for every row (each --weights method, each with no feature",
             "transform, SmoothQuant alpha 0.5 and randomized Hadamard) and every column (identity baseline and STaMP with",
             "the approximation band at hi bits; the same two with --hi-tokens fixed tokens; STaMP with energy allocation",

@@ -131,8 +131,14 @@ final class ValidateCommand implements Callable<Integer> {
         }
         if (!r.layers().isEmpty()) {
             o.printf("%nper rewritten layer (output tensor SQNR, rewritten vs original):%n");
+            // columns as wide as the longest name, so the SQNR figures line up whatever the names
+            int nameWidth = r.layers().stream().mapToInt(l -> l.name().length()).max().orElse(0);
+            int outputWidth = r.layers().stream().mapToInt(l -> l.output().length()).max().orElse(0);
+            int dbWidth = Math.max("SQNR (dB)".length(), r.layers().stream().mapToInt(l -> Format.db(l.sqnrDb()).length()).max().orElse(0));
+            String row = "  %-" + Math.max(nameWidth, "layer".length()) + "s  %-" + Math.max(outputWidth, "output".length()) + "s  %" + dbWidth + "s%n";
+            o.printf(row, "layer", "output", "SQNR (dB)");
             for (Validator.LayerMetric l : r.layers()) {
-                o.printf("  %-48s %-40s %10s%n", l.name(), l.output(), Format.db(l.sqnrDb()));
+                o.printf(row, l.name(), l.output(), Format.db(l.sqnrDb()));
             }
             o.printf("mean layer SQNR: %s dB over %d layers%n", Format.db(r.meanLayerSqnrDb()), r.layers().size());
         }

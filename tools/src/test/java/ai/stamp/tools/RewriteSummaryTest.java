@@ -36,15 +36,29 @@ class RewriteSummaryTest {
         StampReport.Layer gptq = layer("d", "A8/4 hi-tokens=sink+band; W4 gptq block=32 skipped: weight 'Wd' is stored as external data, which GPTQ does not"
                 + " support (it needs the whole weight in memory); use --weights rtn4 (weight left as it is)");
         assertEquals("1 linear layer(s) rewritten (1 MatMul), 0 MatMul/Gemm skipped", RewriteJob.summary(report(quantized)));
-        assertEquals("3 linear layer(s) rewritten (3 MatMul), 0 MatMul/Gemm skipped, 2 weight(s) left float: weight '…' is FLOAT16, not float32",
+        assertEquals("3 linear layer(s) rewritten (3 MatMul), 0 MatMul/Gemm skipped, 2 weight(s) left float: weight is FLOAT16, not float32",
                 RewriteJob.summary(report(quantized, half, half2)));
-        assertEquals("3 linear layer(s) rewritten (3 MatMul), 0 MatMul/Gemm skipped, 2 weight(s) left float: 1 × weight '…' is FLOAT16,"
-                + " not float32; 1 × weight '…' is stored as external data, which GPTQ does not support (it needs the whole weight in memory);"
+        assertEquals("3 linear layer(s) rewritten (3 MatMul), 0 MatMul/Gemm skipped, 2 weight(s) left float: 1 × weight is FLOAT16,"
+                + " not float32; 1 × weight is stored as external data, which GPTQ does not support (it needs the whole weight in memory);"
                 + " use --weights rtn4", RewriteJob.summary(report(quantized, half, gptq)));
         // a skipped feature transform is not a weight left float
         assertEquals("1 linear layer(s) rewritten (1 MatMul), 0 MatMul/Gemm skipped", RewriteJob.summary(report(
                 layer("e", "A8/4 hi-tokens=sink+band; rotate skipped: no Hadamard matrix of order 10 (sizes 2^k, 12·2^k, 20·2^k, 28·2^k);"
                         + " W8 rtn per-channel as DequantizeLinear(int8)"))));
+    }
+
+    @Test
+    void groupTextsLeaveTheNamesOutWithoutAnEllipsisThatLooksCutOff() {
+        assertEquals("second operand is computed at run time (activation x activation, e.g. attention): not a linear layer",
+                RewriteJob.withoutNames("second operand '/attn/Transpose_output_0' is computed at run time (activation x activation,"
+                        + " e.g. attention): not a linear layer"));
+        assertEquals("excluded by --exclude", RewriteJob.withoutNames("excluded by --exclude '.*attn.*'"));
+        assertEquals("LayerNorm-like Mul/Add is not smoothable", RewriteJob.withoutNames("LayerNorm-like Mul/Add 'a'/'b' is not smoothable"));
+        StampReport r = new StampReport("weights=rtn8", 13, List.of(), List.of(new StampReport.Skipped("q", "MatMul", "main", "runtime-operand",
+                "second operand 'k_t' is computed at run time (activation x activation, e.g. attention): not a linear layer")), Map.of());
+        String s = RewriteJob.summary(r);
+        assertFalse(s.contains("…"), s);
+        assertTrue(s.contains("1 × runtime-operand (second operand is computed at run time"), s);
     }
 
     @Test
@@ -73,7 +87,7 @@ class RewriteSummaryTest {
         CliTest.Run r = cli(in.toString(), dir.resolve("out.onnx").toString(), "--weights", "rtn8");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().startsWith("stamp-onnx: 4 linear layer(s) rewritten (4 MatMul), 0 MatMul/Gemm skipped, 3 weight(s) left float:"
-                + " weight '…' is computed from '…', which holds int32 values, not floating point\n"), r.out());
+                + " weight is computed from a tensor, which holds int32 values, not floating point\n"), r.out());
         CliTest.Run none = cli(in.toString(), dir.resolve("float.onnx").toString(), "--weights", "none", "--emit", "simulate");
         assertEquals(0, none.code(), none.err());
         assertFalse(none.out().contains("left float"), "no weight method configured: nothing to say\n" + none.out());

@@ -73,7 +73,7 @@ public final class ExternalWeights {
             if (channel == null) {
                 Files.createDirectories(scratchDirectory);
                 scratch = Files.createTempFile(scratchDirectory, ".stamp-scratch-", ".data");
-                scratch.toFile().deleteOnExit();
+                TempFiles.deleteAtExit(scratch);
                 channel = FileChannel.open(scratch, StandardOpenOption.WRITE, StandardOpenOption.READ);
             }
             long start = (channel.size() + 4095) & ~4095L;

@@ -24,7 +24,8 @@ import java.util.function.UnaryOperator;
  * Reads and writes ModelProto files. Reading never modifies the input; writing goes to a temporary file
  * in the destination folder that is renamed into place, so an interrupted run leaves no half model.
  * Tensors stored as external data are copied, range by range, into one data file beside the output
- * ({@code OUT.onnx.data}) with their locations rewritten; their bytes are never loaded into the heap.
+ * ({@code OUT.onnx.data}) with their locations rewritten; their bytes are never loaded into the heap. The model and
+ * its data file get the permissions of any new file under the user's umask (see {@link TempFiles}).
  */
 public final class ModelFile {
     private ModelFile() {}
@@ -36,6 +37,7 @@ public final class ModelFile {
         if (!Files.isRegularFile(path) || !Files.isReadable(path)) {
             throw new StampException(StampException.Kind.INPUT_MISSING, "input model " + path + " is not a readable file");
         }
+        checkNotLfsPointer(path);
         OnnxMl.ModelProto proto;
         try (InputStream in = Files.newInputStream(path)) {
             CodedInputStream coded = CodedInputStream.newInstance(in);
@@ -56,6 +58,39 @@ public final class ModelFile {
         LoadedModel model = new LoadedModel(proto, path);
         checkExternalData(model);
         return model;
+    }
+
+    /** What a Git LFS pointer file (left in place of a model by a clone without git-lfs) starts with. */
+    static final String LFS_POINTER_START = "version https://git-lfs.github.com/spec/v1";
+
+    /**
+     * A Git LFS pointer is a small text file ({@code version https://git-lfs.github.com/spec/v1}, {@code oid sha256:...},
+     * {@code size N}) that a clone without git-lfs leaves in place of the model; parsing it as protobuf would call it corrupt.
+     */
+    private static void checkNotLfsPointer(Path path) {
+        byte[] head = new byte[LFS_POINTER_START.length()];
+        int n = 0;
+        try (InputStream in = Files.newInputStream(path)) {
+            while (n < head.length) {
+                int r = in.read(head, n, head.length - n);
+                if (r < 0) break;
+                n += r;
+            }
+        } catch (IOException e) {
+            return; // the full read below reports it
+        }
+        if (n == head.length && new String(head, java.nio.charset.StandardCharsets.US_ASCII).equals(LFS_POINTER_START)) {
+            String size = "";
+            try {
+                size = Files.readAllLines(path, java.nio.charset.StandardCharsets.UTF_8).stream().filter(l -> l.startsWith("size "))
+                        .map(l -> " of " + l.substring(5).strip() + " bytes").findFirst().orElse("");
+            } catch (IOException | java.io.UncheckedIOException ignored) {
+                // the size is a nicety
+            }
+            throw new StampException(StampException.Kind.NOT_ONNX, path + " is a Git LFS pointer file, not the model: the repository"
+                    + " was cloned without git-lfs, which leaves this small text file in place of the real model" + size
+                    + "; fetch it with 'git lfs install && git lfs pull' in the clone (or download the file itself)");
+        }
     }
 
     /**
@@ -141,10 +176,12 @@ public final class ModelFile {
         Path tmpModel = null;
         Path tmpData = null;
         try {
-            tmpModel = Files.createTempFile(dir, "." + out.getFileName(), ".tmp");
+            tmpModel = TempFiles.createBeside(dir, "." + out.getFileName() + ".", ".tmp");
+            TempFiles.deleteAtExit(tmpModel);
             OnnxMl.ModelProto toWrite = model;
             if (ExternalTensors.any(model)) {
-                tmpData = Files.createTempFile(dir, "." + dataName, ".tmp");
+                tmpData = TempFiles.createBeside(dir, "." + dataName + ".", ".tmp");
+                TempFiles.deleteAtExit(tmpData);
                 try (FileChannel data = FileChannel.open(tmpData, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                     ExternalDataCopier copier = new ExternalDataCopier(sourceDirectory, data, dataName);
                     toWrite = ExternalTensors.rewrite(model, copier::copy);
@@ -155,6 +192,8 @@ public final class ModelFile {
             }
             if (tmpData != null) move(tmpData, dir.resolve(dataName));
             move(tmpModel, out);
+            if (tmpData != null) TempFiles.forget(tmpData);
+            TempFiles.forget(tmpModel);
         } catch (IOException e) {
             QuietDelete.deleteQuietly(tmpModel);
             QuietDelete.deleteQuietly(tmpData);

@@ -8,7 +8,7 @@ import java.nio.file.Path;
 public final class QuietDelete {
     private QuietDelete() {}
 
-    /** Deletes {@code p} if it exists (null: nothing); a failure is ignored (the file is stray, never the output). */
+    /** Deletes {@code p} if it exists (null: nothing) and unregisters it from {@link TempFiles#deleteAtExit}; a failure is ignored (the file is stray, never the output). */
     public static void deleteQuietly(Path p) {
         if (p == null) return;
         try {
@@ -16,5 +16,6 @@ public final class QuietDelete {
         } catch (IOException ignored) {
             // best effort: a stray temp or scratch file is harmless
         }
+        TempFiles.forget(p);
     }
 }

@@ -120,4 +120,43 @@ class ModelFileTest {
         }
         assertEquals(ByteString.copyFrom(Files.readAllBytes(out)), model.toByteString());
     }
+
+    @Test
+    void aGitLfsPointerIsToldForWhatItIsWithTheCommandThatFetchesTheModel() throws Exception {
+        Path pointer = dir.resolve("model.onnx");
+        Files.writeString(pointer, "version https://git-lfs.github.com/spec/v1\n"
+                + "oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 90387606\n");
+        StampException e = assertThrows(StampException.class, () -> ModelFile.read(pointer));
+        assertEquals(StampException.Kind.NOT_ONNX, e.kind());
+        assertTrue(e.getMessage().contains("Git LFS pointer") && e.getMessage().contains("git lfs install && git lfs pull")
+                && e.getMessage().contains("90387606 bytes") && !e.getMessage().contains("corrupt"), e.getMessage());
+    }
+
+    /** A normal file's mode under the JVM's umask, or null where the file system has no POSIX permissions. */
+    static java.util.Set<java.nio.file.attribute.PosixFilePermission> normalFileMode(Path folder) throws IOException {
+        if (!folder.getFileSystem().supportedFileAttributeViews().contains("posix")) return null;
+        Path probe = Files.createFile(folder.resolve("probe-" + System.nanoTime()));
+        try {
+            return Files.getPosixFilePermissions(probe);
+        } finally {
+            Files.delete(probe);
+        }
+    }
+
+    @Test
+    void writtenModelsAndTheirDataFilesGetTheModeOfANormalFileUnderTheUmask() throws Exception {
+        java.util.Set<java.nio.file.attribute.PosixFilePermission> normal = normalFileMode(dir);
+        org.junit.jupiter.api.Assumptions.assumeTrue(normal != null, "no POSIX permissions here");
+        Path in = dir.resolve("in");
+        Path out = dir.resolve("out");
+        Files.createDirectories(in);
+        Files.createDirectories(out);
+        Files.write(in.resolve("model.onnx"), externalize(TinyGraphs.encoderBlock(11, 8, 9), in).toByteArray());
+        ModelFile.write(ModelFile.read(in.resolve("model.onnx")).proto(), in, out.resolve("m.onnx"));
+        assertEquals(normal, Files.getPosixFilePermissions(out.resolve("m.onnx")));
+        assertEquals(normal, Files.getPosixFilePermissions(out.resolve("m.onnx.data")));
+        // replacing an existing output: the same
+        ModelFile.write(TinyGraphs.encoderBlock(11, 8, 1), dir, out.resolve("m.onnx"));
+        assertEquals(normal, Files.getPosixFilePermissions(out.resolve("m.onnx")));
+    }
 }

@@ -41,6 +41,7 @@ public final class CompileBench {
         BenchSection sec = new BenchSection("(2) Compile time and memory: all-MiniLM-L6-v2");
         Path model = RealModels.miniLm();
         Path tmp = Files.createTempDirectory("stamp-bench-compile");
+        ai.stamp.compiler.io.TempFiles.deleteAtExit(tmp); // also on Ctrl-C
         try {
             sec.info("model", BenchSection.fmt("%s (%.1f MB)", model.getFileName(), Files.size(model) / 1e6));
             int warm = quick ? 1 : 3, n = quick ? 3 : 9;

@@ -102,6 +102,7 @@ public final class DeployBench {
         BenchSection sec = new BenchSection(TITLE);
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         Path tmp = Files.createTempDirectory("stamp-bench-deploy");
+        ai.stamp.compiler.io.TempFiles.deleteAtExit(tmp); // also on Ctrl-C
         try {
             miniLm(sec, env, quick, threads, spin, python, tmp);
             paperLayer(sec, env, quick, threads, spin);
