@@ -50,6 +50,9 @@ public final class ModelInputs {
             if (data instanceof long[] l) return OnnxTensor.createTensor(env, LongBuffer.wrap(l), shape);
             if (data instanceof int[] i) return OnnxTensor.createTensor(env, IntBuffer.wrap(i), shape);
             if (data instanceof double[] d) return OnnxTensor.createTensor(env, DoubleBuffer.wrap(d), shape);
+            if (data instanceof Half h) {
+                return OnnxTensor.createTensor(env, java.nio.ShortBuffer.wrap(h.bits()), shape, h.brain() ? OnnxJavaType.BFLOAT16 : OnnxJavaType.FLOAT16);
+            }
             if (data instanceof boolean[] b) {
                 ByteBuffer buf = ByteBuffer.allocateDirect(b.length);
                 for (boolean v : b) buf.put((byte) (v ? 1 : 0));
@@ -59,6 +62,9 @@ public final class ModelInputs {
             throw new IllegalStateException("unsupported input data " + data.getClass());
         }
     }
+
+    /** 16-bit float data as raw bits: IEEE half ({@code brain} false) or bfloat16 ({@code brain} true). */
+    public record Half(short[] bits, boolean brain) {}
 
     /** One run's inputs, by name; {@code attentionMask} ([batch × seq], for pooling) is null when there is none. */
     public record Sample(Map<String, Input> inputs, long[] attentionMask) {}
@@ -178,6 +184,18 @@ public final class ModelInputs {
 
     /** The concrete shape of each input after applying {@code dims} and the documented defaults. */
     public static Map<String, long[]> resolveShapes(OnnxMl.ModelProto model, Map<String, Long> dims) {
+        return resolve(model, dims).shapes();
+    }
+
+    /**
+     * Resolved input shapes, and the axes that got a documented default (neither fixed by the model nor given by
+     * {@code --dim}) as {@code --dim} keys: the dim_param when the axis has one, else {@code INPUT:AXIS}.
+     */
+    public record Resolved(Map<String, long[]> shapes, Map<String, Long> defaulted) {}
+
+    /** As {@link #resolveShapes}, also naming the defaulted axes. */
+    public static Resolved resolve(OnnxMl.ModelProto model, Map<String, Long> dims) {
+        Map<String, Long> defaulted = new LinkedHashMap<>();
         Map<String, Long> byParam = new HashMap<>();
         Set<String> used = new HashSet<>();
         Map<String, long[]> shapes = new LinkedHashMap<>();
@@ -199,6 +217,7 @@ public final class ModelInputs {
                     shape[a] = byParam.get(param);
                 } else {
                     shape[a] = defaultDim(d, a, shape);
+                    if (a > 0) defaulted.put(param.isEmpty() ? axisKey : param, shape[a]);
                 }
                 if (!param.isEmpty()) byParam.putIfAbsent(param, shape[a]);
             }
@@ -210,7 +229,7 @@ public final class ModelInputs {
                         + describe(model));
             }
         }
-        return shapes;
+        return new Resolved(shapes, defaulted);
     }
 
     private static long defaultDim(Declared d, int axis, long[] resolvedSoFar) {
@@ -290,24 +309,54 @@ public final class ModelInputs {
         return samples;
     }
 
-    /**
-     * The inputs validate uses for {@code model}: text windows for a token-id model ({@code tokenizer}, else the
-     * tokenizer beside the model; {@code text}, else the built-in text), reproducible random tensors otherwise.
-     */
-    public static List<Sample> forModel(ai.stamp.compiler.io.LoadedModel model, String text, java.nio.file.Path tokenizer,
+    /** The samples, and one line per choice made that the user did not spell out (printed by validate as notes). */
+    public record Prepared(List<Sample> samples, List<String> used, java.nio.file.Path tokenizer) {}
+
+    /** As {@link #prepare}, the samples only. */
+    public static List<Sample> forModel(LoadedModel model, String text, java.nio.file.Path tokenizer,
                                         int seqLen, int samples, Map<String, Long> dims) {
+        return prepare(model, text, tokenizer, seqLen, samples, dims).samples();
+    }
+
+    /**
+     * The inputs validate uses for {@code model}, with what was chosen for it.
+     *
+     * <p>A token-id model gets text windows ({@code tokenizer}, else the tokenizer beside the model; {@code text}, else
+     * the built-in text); without any tokenizer, reproducible random ids in [0, V) with V the vocabulary size the model
+     * itself declares ({@link TokenVocabulary}). A decoder — one that also takes a KV cache or an encoder's hidden
+     * states — gets each window as its prefill call ({@link CausalLm#decoderSamples}): every past empty, encoder
+     * states random of the declared (or inferred) rank-3 shape. Any other model gets reproducible random tensors,
+     * whose default lengths grow 4x when ONNX Runtime rejects them ({@link InputGrowth}).
+     */
+    public static Prepared prepare(LoadedModel model, String text, java.nio.file.Path tokenizer,
+                                   int seqLen, int samples, Map<String, Long> dims) {
         if (samples < 1) throw new StampException(StampException.Kind.BAD_OPTION, "--samples must be >= 1, got " + samples);
-        if (takesTokenIds(model.proto())) {
-            if (seqLen < 3) throw new StampException(StampException.Kind.BAD_OPTION, "--seq-len must be >= 3, got " + seqLen);
-            java.nio.file.Path tok = tokenizer != null ? tokenizer : TokenWindows.findBeside(model.path());
-            if (tok == null) {
-                throw new StampException(StampException.Kind.INPUT_MISSING, model.path().getFileName() + " takes token ids but no tokenizer was found: "
-                        + "give --tokenizer FILE (a HuggingFace tokenizer.json) or put tokenizer.json beside the model");
-            }
+        if (!takesTokenIds(model.proto())) return InputGrowth.fit(model, dims, samples, DEFAULT_SEED);
+        if (seqLen < 3) throw new StampException(StampException.Kind.BAD_OPTION, "--seq-len must be >= 3, got " + seqLen);
+        List<String> used = new ArrayList<>();
+        java.nio.file.Path tok = tokenizer != null ? tokenizer : TokenWindows.findBeside(model.path());
+        List<long[]> windows;
+        if (tok != null) {
             try (TokenWindows tw = TokenWindows.load(tok)) {
-                return fromWindows(model.proto(), tw.windows(text == null ? DefaultText.get() : text, seqLen, samples));
+                windows = tw.windows(text == null ? DefaultText.get() : text, seqLen, samples);
             }
+            used.add("token ids: " + (text == null ? "the built-in text" : "--text") + ", tokenized with " + tok.getFileName() + ", "
+                    + samples + " window(s) of " + seqLen + " tokens");
+        } else {
+            if (text != null) {
+                throw new StampException(StampException.Kind.INPUT_MISSING, "--text needs a tokenizer, but none was found for "
+                        + model.path().getFileName() + ": give --tokenizer FILE (a HuggingFace tokenizer.json) or put tokenizer.json beside the model");
+            }
+            TokenVocabulary vocab = TokenVocabulary.of(model.proto());
+            Random rnd = new Random(DEFAULT_SEED);
+            windows = new ArrayList<>();
+            for (int w = 0; w < samples; w++) windows.add(rnd.longs(seqLen, 0, vocab.size()).toArray());
+            used.add("token ids: no tokenizer found (give --tokenizer FILE for real text), so " + samples + " window(s) of " + seqLen
+                    + " random ids in [0, " + vocab.size() + ") (vocabulary from " + vocab.source() + ", seed " + DEFAULT_SEED + ")");
         }
-        return random(model.proto(), dims, samples, DEFAULT_SEED);
+        if (CausalLm.isDecoder(model.proto())) {
+            return new Prepared(CausalLm.decoderSamples(model, windows, dims, DEFAULT_SEED, used), used, tok);
+        }
+        return new Prepared(fromWindows(model.proto(), windows), used, tok);
     }
 }

@@ -89,7 +89,9 @@ final class ValidateCommand implements Callable<Integer> {
             throw new StampException(StampException.Kind.BAD_OPTION, "--energy-layer " + energyLayer + " is not a rewritten layer of "
                     + rewritten.getFileName() + " (see its ai.stamp.layers metadata, or 'validate' without --energy-layer)");
         }
-        List<ModelInputs.Sample> inputs = ModelInputs.forModel(a, textValue, tokenizer, evaluation.seqLen, evaluation.samples, dimValues);
+        ModelInputs.Prepared prepared = ModelInputs.prepare(a, textValue, tokenizer, evaluation.seqLen, evaluation.samples, dimValues);
+        List<ModelInputs.Sample> inputs = prepared.samples();
+        prepared.used().forEach(line -> progress.accept("using " + line));
         progress.accept(inputs.size() + " sample(s); running " + original.getFileName() + " and " + rewritten.getFileName());
         Validator.Report r = Validator.validate(a, b, inputs);
         Validator.Report rc = null;
@@ -97,8 +99,15 @@ final class ValidateCommand implements Callable<Integer> {
             progress.accept("running " + original.getFileName() + " and baseline " + baseline.getFileName());
             rc = Validator.validate(a, c, inputs);
         }
-        if (report != null) RewriteJob.writeText(report, r.toJson());
+        if (report != null) {
+            com.google.gson.JsonObject json = r.toJsonObject();
+            com.google.gson.JsonArray used = new com.google.gson.JsonArray();
+            prepared.used().forEach(used::add);
+            json.add("inputs", used);
+            RewriteJob.writeText(report, new com.google.gson.GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(json));
+        }
         PrintWriter out = spec.commandLine().getOut();
+        for (String line : prepared.used()) out.println("input: " + line);
         print(out, r);
         if (rc != null) {
             out.printf("%nbaseline %s:%n", baseline.getFileName());
