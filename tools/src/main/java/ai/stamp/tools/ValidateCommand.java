@@ -99,8 +99,18 @@ final class ValidateCommand implements Callable<Integer> {
             progress.accept("running " + original.getFileName() + " and baseline " + baseline.getFileName());
             rc = Validator.validate(a, c, inputs);
         }
+        String pooled = retrievalOutput(a, prepared, r);
+        Retrieval.Result ret = null;
+        Retrieval.Result retBaseline = null;
+        if (pooled != null) {
+            String text = textValue == null ? DefaultText.get() : textValue;
+            progress.accept("retrieval: embedding up to " + Retrieval.SENTENCES + " sentences with both models");
+            ret = Retrieval.measure(a, b, prepared.tokenizer(), text, evaluation.seqLen, pooled);
+            if (c != null) retBaseline = Retrieval.measure(a, c, prepared.tokenizer(), text, evaluation.seqLen, pooled);
+        }
         if (report != null) {
             com.google.gson.JsonObject json = r.toJsonObject();
+            if (ret != null) json.add("retrieval", ret.toJson());
             com.google.gson.JsonArray used = new com.google.gson.JsonArray();
             prepared.used().forEach(used::add);
             json.add("inputs", used);
@@ -109,10 +119,13 @@ final class ValidateCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         for (String line : prepared.used()) out.println("input: " + line);
         print(out, r);
+        if (ret != null) out.println(ret.describe());
         if (rc != null) {
             out.printf("%nbaseline %s:%n", baseline.getFileName());
             print(out, rc);
+            if (retBaseline != null) out.println(retBaseline.describe());
         }
+        out.flush();
         if (html != null) {
             TokenEnergy.Profile energy = null;
             String energyNote = null;
@@ -130,6 +143,21 @@ final class ValidateCommand implements Callable<Integer> {
             progress.accept("wrote " + html);
         }
         return 0;
+    }
+
+    /**
+     * The output to measure retrieval on — the first with a pooled cosine, for an encoder fed real text with a dynamic
+     * sequence length (the sentences have their own lengths) — or null when the model is no such embedding model.
+     */
+    static String retrievalOutput(LoadedModel model, ModelInputs.Prepared prepared, Validator.Report r) {
+        if (prepared.tokenizer() == null || CausalLm.isDecoder(model.proto())) return null;
+        for (ModelInputs.Declared d : ModelInputs.declaredInputs(model.proto())) {
+            if (d.rank() == 2 && d.dims().get(1) != null) return null;
+        }
+        for (Validator.OutputMetric m : r.outputs()) {
+            if ("pooled".equals(m.cosineKind()) && !m.name().toLowerCase(java.util.Locale.ROOT).contains("logits")) return m.name();
+        }
+        return null;
     }
 
     static void print(PrintWriter o, Validator.Report r) {
