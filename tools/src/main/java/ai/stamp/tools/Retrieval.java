@@ -114,22 +114,26 @@ public final class Retrieval {
         if (sentences.size() < 3) return null;
         List<ModelInputs.Sample> samples = new ArrayList<>();
         try (TokenWindows tw = TokenWindows.load(tokenizer)) {
-            for (String s : sentences) {
-                long[] body = tw.encode(s);
-                long[] pre = tw.prefix();
-                long[] suf = tw.suffix();
-                int room = Math.max(1, seqLen - pre.length - suf.length);
-                long[] ids = new long[pre.length + Math.min(room, body.length) + suf.length];
-                System.arraycopy(pre, 0, ids, 0, pre.length);
-                System.arraycopy(body, 0, ids, pre.length, Math.min(room, body.length));
-                System.arraycopy(suf, 0, ids, ids.length - suf.length, suf.length);
-                samples.addAll(ModelInputs.fromWindows(original.proto(), List.of(ids)));
-            }
+            for (String s : sentences) samples.add(sentenceSample(original, tw, s, seqLen));
         }
         return compare(output, embed(original, samples, output), embed(rewritten, samples, output), K);
     }
 
-    private static float[][] embed(LoadedModel model, List<ModelInputs.Sample> samples, String output) {
+    /** One sentence alone, wrapped in the tokenizer's special tokens, at most {@code seqLen} tokens, batch 1. */
+    static ModelInputs.Sample sentenceSample(LoadedModel model, TokenWindows tw, String sentence, int seqLen) {
+        long[] body = tw.encode(sentence);
+        long[] pre = tw.prefix();
+        long[] suf = tw.suffix();
+        int n = Math.min(Math.max(1, seqLen - pre.length - suf.length), body.length);
+        long[] ids = new long[pre.length + n + suf.length];
+        System.arraycopy(pre, 0, ids, 0, pre.length);
+        System.arraycopy(body, 0, ids, pre.length, n);
+        System.arraycopy(suf, 0, ids, ids.length - suf.length, suf.length);
+        return ModelInputs.fromWindows(model.proto(), List.of(ids)).get(0);
+    }
+
+    /** The mean-pooled {@code output} of each sample (row i: sample i). */
+    static float[][] embed(LoadedModel model, List<ModelInputs.Sample> samples, String output) {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         float[][] out = new float[samples.size()][];
         try (OrtSession s = Validator.session(env, model.proto(), model)) {
