@@ -29,13 +29,14 @@ import java.util.Set;
  *
  * <p><b>Token models</b> (an int64 input whose name contains {@code input_ids}): one sample per text window, batch
  * 1; {@code attention_mask} ones, {@code token_type_ids} zeros, {@code position_ids} 0..S−1, any other integer
- * input zeros.
+ * input zeros. Without a tokenizer, validate draws the ids at random within the model's vocabulary
+ * ({@link TokenVocabulary}). A decoder (KV cache or encoder hidden states) gets {@link CausalLm#decoderSamples}.
  *
  * <p><b>Other models</b>: uniform [0,1) floats (integer inputs zero, bool true) from a fixed seed, one draw per
  * sample. Dynamic dimensions come from {@code --dim NAME=VALUE} (NAME a symbolic dim_param) or
  * {@code --dim INPUT:AXIS=VALUE}, else these defaults: axis 0 (batch) = 1; for an image input [N, C, H, W] with
  * C ∈ {1, 3}: H = 48 and W = 320 (a text-line crop, as PP-OCR recognizers take) — W = H instead when H is fixed
- * above 64; every other dynamic axis = 256.
+ * above 64; every other dynamic axis = 256, grown 4x while ONNX Runtime rejects it ({@link InputGrowth}).
  */
 public final class ModelInputs {
     /** Default seed of the random inputs. */
@@ -312,10 +313,21 @@ public final class ModelInputs {
     /** The samples, and one line per choice made that the user did not spell out (printed by validate as notes). */
     public record Prepared(List<Sample> samples, List<String> used, java.nio.file.Path tokenizer) {}
 
-    /** As {@link #prepare}, the samples only. */
+    /**
+     * As {@link #prepare}, the samples only, for commands that report the text they measured on (table, demo): a
+     * token-id model without a tokenizer is an INPUT_MISSING error here, not random ids.
+     */
     public static List<Sample> forModel(LoadedModel model, String text, java.nio.file.Path tokenizer,
                                         int seqLen, int samples, Map<String, Long> dims) {
+        if (takesTokenIds(model.proto()) && tokenizer == null && TokenWindows.findBeside(model.path()) == null) {
+            throw noTokenizer(model);
+        }
         return prepare(model, text, tokenizer, seqLen, samples, dims).samples();
+    }
+
+    private static StampException noTokenizer(LoadedModel model) {
+        return new StampException(StampException.Kind.INPUT_MISSING, model.path().getFileName() + " takes token ids but no tokenizer was found: "
+                + "give --tokenizer FILE (a HuggingFace tokenizer.json) or put tokenizer.json beside the model");
     }
 
     /**
@@ -343,10 +355,7 @@ public final class ModelInputs {
             used.add("token ids: " + (text == null ? "the built-in text" : "--text") + ", tokenized with " + tok.getFileName() + ", "
                     + samples + " window(s) of " + seqLen + " tokens");
         } else {
-            if (text != null) {
-                throw new StampException(StampException.Kind.INPUT_MISSING, "--text needs a tokenizer, but none was found for "
-                        + model.path().getFileName() + ": give --tokenizer FILE (a HuggingFace tokenizer.json) or put tokenizer.json beside the model");
-            }
+            if (text != null) throw noTokenizer(model);
             TokenVocabulary vocab = TokenVocabulary.of(model.proto());
             Random rnd = new Random(DEFAULT_SEED);
             windows = new ArrayList<>();

@@ -317,7 +317,9 @@ public final class Validator {
     static float[] toFloats(OnnxTensor t) {
         TensorInfo info = t.getInfo();
         switch (info.type) {
-            case FLOAT: {
+            case FLOAT:
+            case FLOAT16: // ONNX Runtime widens 16-bit floats to float
+            case BFLOAT16: {
                 FloatBuffer b = t.getFloatBuffer();
                 float[] f = new float[b.remaining()];
                 b.get(f);
