@@ -32,7 +32,7 @@ final class InputGrowth {
         List<String> used = new ArrayList<>();
         List<ModelInputs.Sample> samples = ModelInputs.random(model.proto(), dims, count, seed);
         if (r.defaulted().isEmpty()) {
-            used.add("inputs: uniform [0,1) random (seed " + seed + ") " + shapes(r.shapes()));
+            used.add("uniform [0,1) random values (seed " + seed + "): " + shapes(r.shapes()));
             return new ModelInputs.Prepared(samples, used, null);
         }
         List<String> rejected = new ArrayList<>();
@@ -61,7 +61,7 @@ final class InputGrowth {
             throw new StampException(StampException.Kind.RUNTIME_FAILURE, "ONNX Runtime failed on " + model.path().getFileName() + ": "
                     + TokenWindows.firstLine(e), e);
         }
-        used.add("inputs: uniform [0,1) random (seed " + seed + ") " + shapes(ModelInputs.resolveShapes(model.proto(), tried)));
+        used.add("uniform [0,1) random values (seed " + seed + "): " + shapes(ModelInputs.resolveShapes(model.proto(), tried)));
         if (rejected.isEmpty()) {
             used.add("default lengths " + lengths + " (set them with --dim NAME=VALUE)");
         } else {
