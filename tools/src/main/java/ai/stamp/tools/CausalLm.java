@@ -38,7 +38,7 @@ public final class CausalLm implements AutoCloseable {
     private static final List<String> CONTEXT_KEYS = List.of("max_position_embeddings", "n_positions", "n_ctx",
             "context_length", "max_sequence_length", "seq_len");
 
-    private enum Role { TOKENS, MASK, POSITIONS, TOKEN_TYPES, USE_CACHE, PAST }
+    private enum Role { TOKENS, MASK, POSITIONS, TOKEN_TYPES, USE_CACHE, PAST, ENCODER_STATES, ENCODER_MASK }
 
     private record Feed(ModelInputs.Declared declared, Role role) {}
 
@@ -93,6 +93,10 @@ public final class CausalLm implements AutoCloseable {
         ModelInputs.Declared tokens = null;
         for (ModelInputs.Declared d : declared) {
             Role role = roleOf(d);
+            if (role == Role.ENCODER_STATES || role == Role.ENCODER_MASK) {
+                throw unsupported(name, "input '" + d.name() + "' is an encoder's output: this is an encoder-decoder's decoder, "
+                        + "whose logits depend on the encoded input, not on the tokens alone");
+            }
             if (role == null) {
                 throw unsupported(name, "input '" + d.name() + "' is none of those a causal LM takes (input_ids, attention_mask, "
                         + "position_ids, token_type_ids, past key/values, use_cache_branch)");
@@ -164,6 +168,11 @@ public final class CausalLm implements AutoCloseable {
         return ModelInputs.declaredInputs(proto).stream().anyMatch(d -> roleOf(d) == Role.PAST);
     }
 
+    /** True when {@code proto} is a decoder: it takes past key/value inputs or an encoder's hidden states. */
+    public static boolean isDecoder(OnnxMl.ModelProto proto) {
+        return ModelInputs.declaredInputs(proto).stream().anyMatch(d -> roleOf(d) == Role.PAST || roleOf(d) == Role.ENCODER_STATES);
+    }
+
     /**
      * One prefill sample per window, as {@link #logits} feeds its first call (for calibration, which runs the graph
      * with plain tensors): the ids, attention_mask ones, position_ids 0.., token_type_ids zeros, every past input empty
@@ -171,16 +180,44 @@ public final class CausalLm implements AutoCloseable {
      * or a past is not float32 (the calibrator's samples are float, int and bool tensors).
      */
     public static List<ModelInputs.Sample> prefillSamples(LoadedModel model, List<long[]> windows) {
+        return samples(model, windows, java.util.Map.of(), 0, null, true);
+    }
+
+    /**
+     * The prefill samples validate feeds a decoder: as {@link #prefillSamples}, and also for an encoder-decoder's
+     * decoder, whose {@code encoder_hidden_states} [batch, encoder length, hidden] get reproducible standard-normal
+     * values (an encoder's output is layer-normed) and {@code encoder_attention_mask} ones. Sizes: {@code dims}
+     * ({@code --dim NAME=VALUE} or {@code INPUT:AXIS=VALUE}) first, then the declared size, then — the hidden size — the
+     * rows of the first weight that multiplies the states, and {@value #ENCODER_LENGTH} for the encoder length. A past
+     * is empty of its declared type (float32, float16 or bfloat16), its dynamic heads or head size set by {@code dims}.
+     * Each choice is added to {@code used}; a {@code dims} key that sets nothing is a BAD_OPTION.
+     */
+    public static List<ModelInputs.Sample> decoderSamples(LoadedModel model, List<long[]> windows, java.util.Map<String, Long> dims,
+                                                          long seed, List<String> used) {
+        return samples(model, windows, dims, seed, used, false);
+    }
+
+    /** Default encoder length of an encoder-decoder's decoder's random encoder states. */
+    static final int ENCODER_LENGTH = 64;
+
+    private static List<ModelInputs.Sample> samples(LoadedModel model, List<long[]> windows, java.util.Map<String, Long> dims, long seed,
+                                                    List<String> used, boolean calibration) {
         String name = model.path().getFileName().toString();
         List<ModelInputs.Declared> declared = ModelInputs.declaredInputs(model.proto());
+        Set<String> usedDims = new HashSet<>();
+        java.util.Random rnd = new java.util.Random(seed);
         List<ModelInputs.Sample> samples = new ArrayList<>();
+        long[] encoderShape = null;
         for (long[] ids : windows) {
             Map<String, ModelInputs.Input> inputs = new LinkedHashMap<>();
             long[] mask = new long[ids.length];
             java.util.Arrays.fill(mask, 1L);
             for (ModelInputs.Declared d : declared) {
                 Role role = roleOf(d);
-                if (role == null) throw unsupported(name, "input '" + d.name() + "' is none of those a causal LM takes");
+                if (role == null || (calibration && (role == Role.ENCODER_STATES || role == Role.ENCODER_MASK))) {
+                    throw unsupported(name, "input '" + d.name() + "' is none of those a causal LM takes");
+                }
+                if (role == Role.ENCODER_STATES || role == Role.ENCODER_MASK) continue; // after the loop: they share a length
                 long[] row = switch (role) {
                     case TOKENS -> ids.clone();
                     case MASK -> mask.clone();
@@ -197,16 +234,46 @@ public final class CausalLm implements AutoCloseable {
                     java.util.Arrays.fill(shape, 1L);
                     inputs.put(d.name(), new ModelInputs.Input(shape, new boolean[] {false}));
                 } else {
-                    if (d.elemType() != OnnxMl.TensorProto.DataType.FLOAT_VALUE) {
+                    if (calibration && d.elemType() != OnnxMl.TensorProto.DataType.FLOAT_VALUE) {
                         throw unsupported(name, "calibration feeds float32 past inputs; '" + d.name() + "' is "
                                 + OnnxMl.TensorProto.DataType.forNumber(d.elemType()));
                     }
-                    inputs.put(d.name(), new ModelInputs.Input(emptyShape(name, d), new float[0]));
+                    long[] shape = emptyShape(name, EncoderStates.withDims(d, dims, usedDims));
+                    inputs.put(d.name(), new ModelInputs.Input(shape, EncoderStates.empty(d)));
+                    if (samples.isEmpty() && used != null && d == firstPast(declared)) {
+                        used.add("past key/values: empty, " + java.util.Arrays.toString(shape) + " "
+                                + EncoderStates.typeName(d) + " (each of " + declared.stream().filter(x -> roleOf(x) == Role.PAST).count() + ")");
+                    }
                 }
+            }
+            for (ModelInputs.Declared d : declared) {
+                if (roleOf(d) != Role.ENCODER_STATES) continue;
+                if (encoderShape == null) encoderShape = EncoderStates.shape(model.proto(), d, dims, usedDims, ENCODER_LENGTH, used);
+                inputs.put(d.name(), new ModelInputs.Input(encoderShape.clone(), EncoderStates.normal(d, encoderShape, rnd)));
+            }
+            for (ModelInputs.Declared d : declared) {
+                if (roleOf(d) != Role.ENCODER_MASK) continue;
+                long length = encoderShape != null ? encoderShape[1] : EncoderStates.length(d, dims, usedDims, ENCODER_LENGTH);
+                long[] ones = new long[(int) length];
+                java.util.Arrays.fill(ones, 1L);
+                Object data = d.elemType() == OnnxMl.TensorProto.DataType.INT32_VALUE
+                        ? java.util.Arrays.stream(ones).mapToInt(v -> (int) v).toArray() : ones;
+                inputs.put(d.name(), new ModelInputs.Input(new long[] {1, length}, data));
             }
             samples.add(new ModelInputs.Sample(inputs, mask));
         }
+        for (String k : dims.keySet()) {
+            if (!usedDims.contains(k)) {
+                throw new StampException(StampException.Kind.BAD_OPTION, "--dim " + k + " sets none of the sizes validate chooses for "
+                        + name + " (encoder states, past heads and head size; inputs: " + ModelInputs.describe(model.proto()) + ")");
+            }
+        }
         return samples;
+    }
+
+    private static ModelInputs.Declared firstPast(List<ModelInputs.Declared> declared) {
+        for (ModelInputs.Declared d : declared) if (roleOf(d) == Role.PAST) return d;
+        return null;
     }
 
     /** The model's file name. */
@@ -388,6 +455,10 @@ public final class CausalLm implements AutoCloseable {
         boolean integer = d.elemType() == OnnxMl.TensorProto.DataType.INT64_VALUE || d.elemType() == OnnxMl.TensorProto.DataType.INT32_VALUE;
         boolean floating = d.elemType() == OnnxMl.TensorProto.DataType.FLOAT_VALUE || d.elemType() == OnnxMl.TensorProto.DataType.FLOAT16_VALUE
                 || d.elemType() == OnnxMl.TensorProto.DataType.BFLOAT16_VALUE;
+        if (integer && n.contains("encoder") && n.contains("mask")) return Role.ENCODER_MASK;
+        if (floating && d.rank() == 3 && n.contains("encoder") && (n.contains("hidden") || n.contains("output") || n.contains("states"))) {
+            return Role.ENCODER_STATES;
+        }
         if (integer && n.contains("input_ids")) return Role.TOKENS;
         if (integer && n.contains("attention_mask")) return Role.MASK;
         if (integer && n.contains("position_ids")) return Role.POSITIONS;

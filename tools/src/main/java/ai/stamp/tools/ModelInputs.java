@@ -29,13 +29,14 @@ import java.util.Set;
  *
  * <p><b>Token models</b> (an int64 input whose name contains {@code input_ids}): one sample per text window, batch
  * 1; {@code attention_mask} ones, {@code token_type_ids} zeros, {@code position_ids} 0..S−1, any other integer
- * input zeros.
+ * input zeros. Without a tokenizer, validate draws the ids at random within the model's vocabulary
+ * ({@link TokenVocabulary}). A decoder (KV cache or encoder hidden states) gets {@link CausalLm#decoderSamples}.
  *
  * <p><b>Other models</b>: uniform [0,1) floats (integer inputs zero, bool true) from a fixed seed, one draw per
  * sample. Dynamic dimensions come from {@code --dim NAME=VALUE} (NAME a symbolic dim_param) or
  * {@code --dim INPUT:AXIS=VALUE}, else these defaults: axis 0 (batch) = 1; for an image input [N, C, H, W] with
  * C ∈ {1, 3}: H = 48 and W = 320 (a text-line crop, as PP-OCR recognizers take) — W = H instead when H is fixed
- * above 64; every other dynamic axis = 256.
+ * above 64; every other dynamic axis = 256, grown 4x while ONNX Runtime rejects it ({@link InputGrowth}).
  */
 public final class ModelInputs {
     /** Default seed of the random inputs. */
@@ -50,6 +51,9 @@ public final class ModelInputs {
             if (data instanceof long[] l) return OnnxTensor.createTensor(env, LongBuffer.wrap(l), shape);
             if (data instanceof int[] i) return OnnxTensor.createTensor(env, IntBuffer.wrap(i), shape);
             if (data instanceof double[] d) return OnnxTensor.createTensor(env, DoubleBuffer.wrap(d), shape);
+            if (data instanceof Half h) {
+                return OnnxTensor.createTensor(env, java.nio.ShortBuffer.wrap(h.bits()), shape, h.brain() ? OnnxJavaType.BFLOAT16 : OnnxJavaType.FLOAT16);
+            }
             if (data instanceof boolean[] b) {
                 ByteBuffer buf = ByteBuffer.allocateDirect(b.length);
                 for (boolean v : b) buf.put((byte) (v ? 1 : 0));
@@ -59,6 +63,9 @@ public final class ModelInputs {
             throw new IllegalStateException("unsupported input data " + data.getClass());
         }
     }
+
+    /** 16-bit float data as raw bits: IEEE half ({@code brain} false) or bfloat16 ({@code brain} true). */
+    public record Half(short[] bits, boolean brain) {}
 
     /** One run's inputs, by name; {@code attentionMask} ([batch × seq], for pooling) is null when there is none. */
     public record Sample(Map<String, Input> inputs, long[] attentionMask) {}
@@ -178,6 +185,18 @@ public final class ModelInputs {
 
     /** The concrete shape of each input after applying {@code dims} and the documented defaults. */
     public static Map<String, long[]> resolveShapes(OnnxMl.ModelProto model, Map<String, Long> dims) {
+        return resolve(model, dims).shapes();
+    }
+
+    /**
+     * Resolved input shapes, and the axes that got a documented default (neither fixed by the model nor given by
+     * {@code --dim}) as {@code --dim} keys: the dim_param when the axis has one, else {@code INPUT:AXIS}.
+     */
+    public record Resolved(Map<String, long[]> shapes, Map<String, Long> defaulted) {}
+
+    /** As {@link #resolveShapes}, also naming the defaulted axes. */
+    public static Resolved resolve(OnnxMl.ModelProto model, Map<String, Long> dims) {
+        Map<String, Long> defaulted = new LinkedHashMap<>();
         Map<String, Long> byParam = new HashMap<>();
         Set<String> used = new HashSet<>();
         Map<String, long[]> shapes = new LinkedHashMap<>();
@@ -199,6 +218,7 @@ public final class ModelInputs {
                     shape[a] = byParam.get(param);
                 } else {
                     shape[a] = defaultDim(d, a, shape);
+                    if (a > 0) defaulted.put(param.isEmpty() ? axisKey : param, shape[a]);
                 }
                 if (!param.isEmpty()) byParam.putIfAbsent(param, shape[a]);
             }
@@ -210,7 +230,7 @@ public final class ModelInputs {
                         + describe(model));
             }
         }
-        return shapes;
+        return new Resolved(shapes, defaulted);
     }
 
     private static long defaultDim(Declared d, int axis, long[] resolvedSoFar) {
@@ -290,24 +310,62 @@ public final class ModelInputs {
         return samples;
     }
 
+    /** The samples, and one line per choice made that the user did not spell out (printed by validate as notes). */
+    public record Prepared(List<Sample> samples, List<String> used, java.nio.file.Path tokenizer) {}
+
     /**
-     * The inputs validate uses for {@code model}: text windows for a token-id model ({@code tokenizer}, else the
-     * tokenizer beside the model; {@code text}, else the built-in text), reproducible random tensors otherwise.
+     * As {@link #prepare}, the samples only, for commands that report the text they measured on (table, demo): a
+     * token-id model without a tokenizer is an INPUT_MISSING error here, not random ids.
      */
-    public static List<Sample> forModel(ai.stamp.compiler.io.LoadedModel model, String text, java.nio.file.Path tokenizer,
+    public static List<Sample> forModel(LoadedModel model, String text, java.nio.file.Path tokenizer,
                                         int seqLen, int samples, Map<String, Long> dims) {
-        if (samples < 1) throw new StampException(StampException.Kind.BAD_OPTION, "--samples must be >= 1, got " + samples);
-        if (takesTokenIds(model.proto())) {
-            if (seqLen < 3) throw new StampException(StampException.Kind.BAD_OPTION, "--seq-len must be >= 3, got " + seqLen);
-            java.nio.file.Path tok = tokenizer != null ? tokenizer : TokenWindows.findBeside(model.path());
-            if (tok == null) {
-                throw new StampException(StampException.Kind.INPUT_MISSING, model.path().getFileName() + " takes token ids but no tokenizer was found: "
-                        + "give --tokenizer FILE (a HuggingFace tokenizer.json) or put tokenizer.json beside the model");
-            }
-            try (TokenWindows tw = TokenWindows.load(tok)) {
-                return fromWindows(model.proto(), tw.windows(text == null ? DefaultText.get() : text, seqLen, samples));
-            }
+        if (takesTokenIds(model.proto()) && tokenizer == null && TokenWindows.findBeside(model.path()) == null) {
+            throw noTokenizer(model);
         }
-        return random(model.proto(), dims, samples, DEFAULT_SEED);
+        return prepare(model, text, tokenizer, seqLen, samples, dims).samples();
+    }
+
+    private static StampException noTokenizer(LoadedModel model) {
+        return new StampException(StampException.Kind.INPUT_MISSING, model.path().getFileName() + " takes token ids but no tokenizer was found: "
+                + "give --tokenizer FILE (a HuggingFace tokenizer.json) or put tokenizer.json beside the model");
+    }
+
+    /**
+     * The inputs validate uses for {@code model}, with what was chosen for it.
+     *
+     * <p>A token-id model gets text windows ({@code tokenizer}, else the tokenizer beside the model; {@code text}, else
+     * the built-in text); without any tokenizer, reproducible random ids in [0, V) with V the vocabulary size the model
+     * itself declares ({@link TokenVocabulary}). A decoder — one that also takes a KV cache or an encoder's hidden
+     * states — gets each window as its prefill call ({@link CausalLm#decoderSamples}): every past empty, encoder
+     * states random of the declared (or inferred) rank-3 shape. Any other model gets reproducible random tensors,
+     * whose default lengths grow 4x when ONNX Runtime rejects them ({@link InputGrowth}).
+     */
+    public static Prepared prepare(LoadedModel model, String text, java.nio.file.Path tokenizer,
+                                   int seqLen, int samples, Map<String, Long> dims) {
+        if (samples < 1) throw new StampException(StampException.Kind.BAD_OPTION, "--samples must be >= 1, got " + samples);
+        if (!takesTokenIds(model.proto())) return InputGrowth.fit(model, dims, samples, DEFAULT_SEED);
+        if (seqLen < 3) throw new StampException(StampException.Kind.BAD_OPTION, "--seq-len must be >= 3, got " + seqLen);
+        List<String> used = new ArrayList<>();
+        java.nio.file.Path tok = tokenizer != null ? tokenizer : TokenWindows.findBeside(model.path());
+        List<long[]> windows;
+        if (tok != null) {
+            try (TokenWindows tw = TokenWindows.load(tok)) {
+                windows = tw.windows(text == null ? DefaultText.get() : text, seqLen, samples);
+            }
+            used.add("token ids: " + (text == null ? "the built-in text" : "--text") + ", tokenized with " + tok.getFileName() + ", "
+                    + samples + " window(s) of " + seqLen + " tokens");
+        } else {
+            if (text != null) throw noTokenizer(model);
+            TokenVocabulary vocab = TokenVocabulary.of(model.proto());
+            Random rnd = new Random(DEFAULT_SEED);
+            windows = new ArrayList<>();
+            for (int w = 0; w < samples; w++) windows.add(rnd.longs(seqLen, 0, vocab.size()).toArray());
+            used.add("token ids: no tokenizer found (give --tokenizer FILE for real text), so " + samples + " window(s) of " + seqLen
+                    + " random ids in [0, " + vocab.size() + ") (vocabulary from " + vocab.source() + ", seed " + DEFAULT_SEED + ")");
+        }
+        if (CausalLm.isDecoder(model.proto())) {
+            return new Prepared(CausalLm.decoderSamples(model, windows, dims, DEFAULT_SEED, used), used, tok);
+        }
+        return new Prepared(fromWindows(model.proto(), windows), used, tok);
     }
 }

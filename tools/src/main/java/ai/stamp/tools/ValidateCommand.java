@@ -25,10 +25,18 @@ import picocli.CommandLine.Spec;
             "random inputs without an attention mask) the cosine of the flattened tensors ('flat'); averaged over samples.",
             "Inputs: a model with an int64 input named like input_ids gets real text, tokenized with its tokenizer.json",
             "(whole text without special tokens, cut into consecutive windows of seq-len - 2 tokens, each wrapped in the",
-            "tokenizer's [CLS] ... [SEP]; batch 1, attention_mask ones, token_type_ids zeros; one window per sample).",
+            "tokenizer's [CLS] ... [SEP]; batch 1, attention_mask ones, token_type_ids zeros; one window per sample);",
+            "without a tokenizer, random ids below its vocabulary size (rows of the embedding Gather's table, else the",
+            "logits' last dim). A decoder also gets an empty past [batch, heads, 0, head_dim] of its declared type and,",
+            "for an encoder-decoder's decoder, standard-normal encoder_hidden_states [1, 64, hidden] (hidden declared or",
+            "read from the weight that multiplies them; --dim sets either size).",
             "Other models get reproducible uniform [0,1) random inputs (fixed seed). Dynamic dims: --dim, else batch",
             "(axis 0) = 1; image input [N,C,H,W] with C = 1 or 3: H = 48, W = 320 (a text line, as PP-OCR recognizers",
-            "take; W = H when H is fixed above 64); any other dynamic axis 256.",
+            "take; W = H when H is fixed above 64); any other dynamic axis 256. When ONNX Runtime rejects the defaults",
+            "(a speech encoder's convolutions need more samples), they grow 4x, up to 4 lengths. 'input:' lines say what was used.",
+            "Embedding models (text, pooled output) also get recall@10 and top-1 agreement: the first 20 sentences of the",
+            "text, each a query against the others, neighbours by cosine of the mean-pooled output; recall@10 = mean",
+            "overlap of the rewritten model's top 10 with the original's; top-1 = queries whose nearest neighbour agrees.",
             "--baseline also validates a second rewritten model (e.g. --mode baseline) on the same inputs. --html writes a",
             "self-contained page (inline CSS and SVG, no scripts): output summary, per-layer SQNR chart, and the per-token",
             "energy of one layer's input (original model, first sample) before and after the layer's 1D sequence",
@@ -89,7 +97,9 @@ final class ValidateCommand implements Callable<Integer> {
             throw new StampException(StampException.Kind.BAD_OPTION, "--energy-layer " + energyLayer + " is not a rewritten layer of "
                     + rewritten.getFileName() + " (see its ai.stamp.layers metadata, or 'validate' without --energy-layer)");
         }
-        List<ModelInputs.Sample> inputs = ModelInputs.forModel(a, textValue, tokenizer, evaluation.seqLen, evaluation.samples, dimValues);
+        ModelInputs.Prepared prepared = ModelInputs.prepare(a, textValue, tokenizer, evaluation.seqLen, evaluation.samples, dimValues);
+        List<ModelInputs.Sample> inputs = prepared.samples();
+        prepared.used().forEach(line -> progress.accept("using " + line));
         progress.accept(inputs.size() + " sample(s); running " + original.getFileName() + " and " + rewritten.getFileName());
         Validator.Report r = Validator.validate(a, b, inputs);
         Validator.Report rc = null;
@@ -97,13 +107,33 @@ final class ValidateCommand implements Callable<Integer> {
             progress.accept("running " + original.getFileName() + " and baseline " + baseline.getFileName());
             rc = Validator.validate(a, c, inputs);
         }
-        if (report != null) RewriteJob.writeText(report, r.toJson());
+        String pooled = retrievalOutput(a, prepared, r);
+        Retrieval.Result ret = null;
+        Retrieval.Result retBaseline = null;
+        if (pooled != null) {
+            String text = textValue == null ? DefaultText.get() : textValue;
+            progress.accept("retrieval: embedding up to " + Retrieval.SENTENCES + " sentences with both models");
+            ret = Retrieval.measure(a, b, prepared.tokenizer(), text, evaluation.seqLen, pooled);
+            if (c != null) retBaseline = Retrieval.measure(a, c, prepared.tokenizer(), text, evaluation.seqLen, pooled);
+        }
+        if (report != null) {
+            com.google.gson.JsonObject json = r.toJsonObject();
+            if (ret != null) json.add("retrieval", ret.toJson());
+            com.google.gson.JsonArray used = new com.google.gson.JsonArray();
+            prepared.used().forEach(used::add);
+            json.add("inputs", used);
+            RewriteJob.writeText(report, new com.google.gson.GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(json));
+        }
         PrintWriter out = spec.commandLine().getOut();
+        for (String line : prepared.used()) out.println("input: " + line);
         print(out, r);
+        if (ret != null) out.println(ret.describe());
         if (rc != null) {
             out.printf("%nbaseline %s:%n", baseline.getFileName());
             print(out, rc);
+            if (retBaseline != null) out.println(retBaseline.describe());
         }
+        out.flush();
         if (html != null) {
             TokenEnergy.Profile energy = null;
             String energyNote = null;
@@ -121,6 +151,21 @@ final class ValidateCommand implements Callable<Integer> {
             progress.accept("wrote " + html);
         }
         return 0;
+    }
+
+    /**
+     * The output to measure retrieval on — the first with a pooled cosine, for an encoder fed real text with a dynamic
+     * sequence length (the sentences have their own lengths) — or null when the model is no such embedding model.
+     */
+    static String retrievalOutput(LoadedModel model, ModelInputs.Prepared prepared, Validator.Report r) {
+        if (prepared.tokenizer() == null || CausalLm.isDecoder(model.proto())) return null;
+        for (ModelInputs.Declared d : ModelInputs.declaredInputs(model.proto())) {
+            if (d.rank() == 2 && d.dims().get(1) != null) return null;
+        }
+        for (Validator.OutputMetric m : r.outputs()) {
+            if ("pooled".equals(m.cosineKind()) && !m.name().toLowerCase(java.util.Locale.ROOT).contains("logits")) return m.name();
+        }
+        return null;
     }
 
     static void print(PrintWriter o, Validator.Report r) {

@@ -317,7 +317,9 @@ public final class Validator {
     static float[] toFloats(OnnxTensor t) {
         TensorInfo info = t.getInfo();
         switch (info.type) {
-            case FLOAT: {
+            case FLOAT:
+            case FLOAT16: // ONNX Runtime widens 16-bit floats to float
+            case BFLOAT16: {
                 FloatBuffer b = t.getFloatBuffer();
                 float[] f = new float[b.remaining()];
                 b.get(f);
@@ -348,7 +350,13 @@ public final class Validator {
 
     /** A CPU session on {@code proto} (external data from {@code source}'s folder); RUNTIME_FAILURE when ORT cannot load it. */
     static OrtSession session(OrtEnvironment env, OnnxMl.ModelProto proto, LoadedModel source) throws OrtException {
+        return session(env, proto, source, false);
+    }
+
+    /** As above; {@code quiet}: ONNX Runtime logs only fatal errors (a probe run whose failure is expected and handled). */
+    static OrtSession session(OrtEnvironment env, OnnxMl.ModelProto proto, LoadedModel source, boolean quiet) throws OrtException {
         OrtSession.SessionOptions opts = new OrtSession.SessionOptions();
+        if (quiet) opts.setSessionLogLevel(ai.onnxruntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL);
         opts.setIntraOpNumThreads(Math.max(1, Runtime.getRuntime().availableProcessors()));
         if (hasExternalData(proto.getGraph())) {
             opts.addConfigEntry(EXTERNAL_FOLDER_KEY, source.directory().toString());
