@@ -8,7 +8,11 @@ import java.nio.file.Path;
 public final class QuietDelete {
     private QuietDelete() {}
 
-    /** Deletes {@code p} if it exists (null: nothing); a failure is ignored (the file is stray, never the output). */
+    /**
+     * Deletes {@code p} if it exists (null: nothing); a failure is ignored (the file is stray, never the output).
+     *
+     * @param p the file, or null
+     */
     public static void deleteQuietly(Path p) {
         if (p == null) return;
         try {
