@@ -51,7 +51,7 @@ public final class CompilePlan {
         }
     }
 
-    /** What the rewrite will do: the layers it rewrites, the ones it leaves and why, the embedding tables quantized. */
+    /** {@return what the rewrite will do: the layers it rewrites, the ones it leaves and why, the embedding tables quantized} */
     public StampReport report() { return report(Map.of(), UnusedInitializersPass.Plan.EMPTY); }
 
     private StampReport report(Map<String, Integer> functionUses, UnusedInitializersPass.Plan cleanup) {
@@ -62,7 +62,12 @@ public final class CompilePlan {
                 plan.decoder().map(d -> kvCache.map(k -> d.withKvCache(k.report(config))).orElse(d)).orElse(null));
     }
 
-    /** Writes the plan into the model: the rewritten model and the report. */
+    /**
+     * Writes the plan into the model.
+     *
+     * @return the rewritten model and the report
+     * @throws IllegalStateException when this plan was emitted already
+     */
     public StampResult emit() {
         if (emitted) throw new IllegalStateException("this plan was emitted already");
         emitted = true;

@@ -18,9 +18,9 @@ import ai.stamp.compiler.rewrite.PassManager;
  * The public entry point: rewrites every linear layer of a model with STaMP as {@code config} says.
  * <pre>{@code
  * LoadedModel in = ModelFile.read(Path.of("model.onnx"));
- * StampResult r = StampCompiler.compile(in.proto(), StampConfig.defaults());
- * ModelFile.write(r.model(), in.directory(), Path.of("model.stamp.onnx"));
- * System.out.println(r.report().toJson());
+ * StampResult r = StampCompiler.compile(in, StampConfig.builder().hiBits(8).loBits(4).build());
+ * ModelFile.write(r, in.directory(), Path.of("model.stamp.onnx"));
+ * System.out.println(r.report().summary());
  * }</pre>
  * The input proto is not modified. Nested If/Loop/Scan bodies are rewritten too. The model keeps its
  * default opset; its IR version is raised to 8 only when functions were added (they need it).
@@ -34,11 +34,44 @@ import ai.stamp.compiler.rewrite.PassManager;
 public final class StampCompiler {
     private StampCompiler() {}
 
+    /**
+     * Rewrites {@code model} as {@code config} says, without calibration statistics. Weights stored as external data
+     * are left as they are (not quantized); {@link #compile(LoadedModel, StampConfig)} quantizes them too.
+     *
+     * @param model  the model; not modified
+     * @param config how to rewrite it
+     * @return the rewritten model and the report
+     * @throws StampException when the model cannot be compiled as configured (unsupported opset, a config that needs
+     *                        calibration statistics, ...)
+     */
     public static StampResult compile(OnnxMl.ModelProto model, StampConfig config) {
         return compile(model, config, CalibrationStats.NONE);
     }
 
-    /** As {@link #compile(OnnxMl.ModelProto, StampConfig)}, with calibration statistics of the model (GPTQ, SmoothQuant, energy allocation). */
+    /**
+     * Rewrites a model read by {@link ModelFile#read}, as the command line does: weights stored as external data
+     * beside it are read from its folder and quantized too, their new values kept in a scratch data file in
+     * {@code java.io.tmpdir} until {@link ModelFile#write(StampResult, java.nio.file.Path, java.nio.file.Path)}
+     * copies them into the output (or {@link StampResult#deleteScratch()} drops them).
+     *
+     * @param model  the model as read; not modified
+     * @param config how to rewrite it
+     * @return the rewritten model and the report
+     * @throws StampException when the model cannot be compiled as configured
+     */
+    public static StampResult compile(LoadedModel model, StampConfig config) {
+        return compile(model.proto(), config, CalibrationStats.NONE, ExternalWeights.of(model.directory()));
+    }
+
+    /**
+     * As {@link #compile(OnnxMl.ModelProto, StampConfig)}, with calibration statistics of the model (GPTQ, SmoothQuant,
+     * energy allocation).
+     *
+     * @param model  the model; not modified
+     * @param config how to rewrite it
+     * @param stats  calibration statistics of the model (after {@link #prepare}), or {@link CalibrationStats#NONE}
+     * @return the rewritten model and the report
+     */
     public static StampResult compile(OnnxMl.ModelProto model, StampConfig config, CalibrationStats stats) {
         return compile(model, config, stats, ExternalWeights.NONE);
     }
@@ -47,6 +80,12 @@ public final class StampCompiler {
      * As above, quantizing (RTN) weights stored as external data too ({@code external}: where they are read and where
      * their quantized values go until {@link ai.stamp.compiler.io.ModelFile#write(StampResult, java.nio.file.Path, java.nio.file.Path)}
      * copies them; {@link ExternalWeights#NONE} leaves them as they are).
+     *
+     * @param model    the model; not modified
+     * @param config   how to rewrite it
+     * @param stats    calibration statistics, or {@link CalibrationStats#NONE}
+     * @param external where external data is read and quantized weights wait, or {@link ExternalWeights#NONE}
+     * @return the rewritten model and the report
      */
     public static StampResult compile(OnnxMl.ModelProto model, StampConfig config, CalibrationStats stats, ExternalWeights external) {
         return prepare(model, config, external).plan(stats).emit();
@@ -55,6 +94,12 @@ public final class StampCompiler {
     /**
      * Checks the model, runs the passes before the linear-layer rewrite ({@code --dequantize-weights}, then
      * {@code --quantize-embeddings}), and matches every node.
+     *
+     * @param model    the model; not modified
+     * @param config   how to rewrite it
+     * @param external where external data is read and quantized weights wait, or {@link ExternalWeights#NONE}
+     * @return the prepared model, to calibrate and plan
+     * @throws StampException when the model's opset is not supported
      */
     public static Compilation prepare(OnnxMl.ModelProto model, StampConfig config, ExternalWeights external) {
         OpsetCheck.requireSupported(model, "the model");
@@ -102,13 +147,21 @@ public final class StampCompiler {
         /**
          * The model the linear layers are matched in (after {@code --dequantize-weights} and {@code --quantize-embeddings}):
          * what calibration runs.
+         *
+         * @return the prepared model
          */
         public OnnxMl.ModelProto model() { return model; }
 
-        /** The input tensors of the main graph's linear layers, in graph order: what calibration collects. */
+        /** {@return the input tensors of the main graph's linear layers, in graph order: what calibration collects} */
         public java.util.List<String> calibrationTensors() { return matches.mainGraphActivations(); }
 
-        /** Every decision for every layer, made with {@code stats} (calibration statistics of {@link #model()}). */
+        /**
+         * Every decision for every layer, made with {@code stats}.
+         *
+         * @param stats calibration statistics of {@link #model()}, or {@link CalibrationStats#NONE}
+         * @return the plan, to report or emit
+         * @throws StampException BAD_OPTION when the config needs calibration statistics and {@code stats} is empty
+         */
         public CompilePlan plan(CalibrationStats stats) {
             if (config.needsCalibration() && stats.isEmpty()) {
                 throw new StampException(StampException.Kind.BAD_OPTION, "GPTQ, --smooth and --allocate energy need calibration data: add --calib FILE|DIR");

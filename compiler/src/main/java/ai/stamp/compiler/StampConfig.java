@@ -50,14 +50,16 @@ public final class StampConfig {
 
         WeightQuant(int bits) { this.bits = bits; }
 
-        /** 8 or 4; 0 for NONE. */
+        /** {@return the weight bit-width: 8 or 4; 0 for NONE} */
         public int bits() { return bits; }
 
+        /** {@return whether this is GPTQ (which needs calibration statistics)} */
         public boolean isGptq() { return this == GPTQ8 || this == GPTQ4; }
     }
 
     /** Feature-axis rotation R (docs/method.md#feature-transforms): X R online, R^T folded into W offline. */
     public enum Rotation {
+        /** No rotation. */
         NONE,
         /** Orthonormal Hadamard (Sylvester x Paley) of the feature size. */
         HADAMARD,
@@ -72,7 +74,14 @@ public final class StampConfig {
      * dequantized weights (same numbers to float rounding; for research, and the only form with float weights). AUTO
      * is INTEGER wherever a layer's weight is quantized per channel, else SIMULATE.
      */
-    public enum Emit { AUTO, INTEGER, SIMULATE }
+    public enum Emit {
+        /** INTEGER where a layer's weight is quantized per channel, else SIMULATE. */
+        AUTO,
+        /** The integer GEMM (MatMulInteger) on uint8 activations and int8 weights: the deployment form. */
+        INTEGER,
+        /** Fake-quantized activations and dequantized weights, the product in float. */
+        SIMULATE
+    }
 
     /**
      * Where L^T runs. L^T acts on tokens and W on features, so L^T(Q(LX) W) = (L^T Q(LX)) W in exact
@@ -81,7 +90,14 @@ public final class StampConfig {
      * so layers reading one activation (Q, K, V) share a single inverse. AUTO picks INPUT when N >= D (the
      * inverse then runs on the narrower side, or is shared), else OUTPUT.
      */
-    public enum InversePlacement { OUTPUT, INPUT, AUTO }
+    public enum InversePlacement {
+        /** After the MatMul, on its output (the paper's form). */
+        OUTPUT,
+        /** Before the MatMul, on the dequantized activation (shared by the layers that read it). */
+        INPUT,
+        /** INPUT when N &gt;= D, else OUTPUT. */
+        AUTO
+    }
 
     /** How the tokens' bit-widths are chosen. */
     public enum Allocation {
@@ -97,20 +113,37 @@ public final class StampConfig {
      */
     public static final String IDENTITY_TRANSFORM = "identity";
 
-    /** The transform ids a config accepts: the registered sequence transforms and {@link #IDENTITY_TRANSFORM}. */
+    /** {@return the transform ids a config accepts: the registered sequence transforms and {@link #IDENTITY_TRANSFORM}} */
     public static List<String> transformIds() {
         List<String> ids = new ArrayList<>(SequenceTransforms.ids());
         ids.add(IDENTITY_TRANSFORM);
         return ids;
     }
 
-    /** A token grid of {@code height} rows by {@code width} columns (width 0: taken from the sequence length). */
+    /**
+     * A token grid of {@code height} rows by {@code width} columns (width 0: taken from the sequence length).
+     *
+     * @param height rows, at least 1
+     * @param width  columns; 0 = the sequence length divided by the rows
+     */
     public record Grid(int height, int width) {
+        /**
+         * Checks the sizes; throws IllegalArgumentException when they are out of range.
+         *
+         * @param height rows, at least 1
+         * @param width  columns, at least 0
+         */
         public Grid {
             if (height < 1 || width < 0) throw new IllegalArgumentException("grid must be HxW with H >= 1, got " + height + "x" + width);
         }
 
-        /** Parses "HxW" (e.g. "14x14"). */
+        /**
+         * Parses "HxW" (e.g. "14x14").
+         *
+         * @param text the grid as {@code --grid} takes it
+         * @return the grid
+         * @throws IllegalArgumentException when {@code text} is not HxW
+         */
         public static Grid parse(String text) {
             String[] parts = text.trim().toLowerCase().split("x");
             if (parts.length != 2) throw new IllegalArgumentException("grid must look like HxW (e.g. 14x14), got '" + text + "'");
@@ -151,67 +184,87 @@ public final class StampConfig {
         this.weightsChosen = b.weights != null;
     }
 
+    /** {@return a builder holding the defaults} */
     public static Builder builder() { return new Builder(); }
 
+    /** {@return the default config: STaMP, Haar, 3 levels, 1 sink token, 8/4 bits, RTN int8 weights, integer form} */
     public static StampConfig defaults() { return builder().build(); }
 
+    /** {@return what the pass inserts around each layer} */
     public Mode mode() { return mode; }
 
     // Each stage of the compile receives only its own part:
 
-    /** Which layers are touched. */
+    /** {@return which layers are touched} */
     public LayerSelection selection() { return selection; }
-    /** The sequence transform. */
+    /** {@return the sequence transform} */
     public SequenceTransformConfig sequence() { return sequence; }
-    /** The activation bit-widths. */
+    /** {@return the activation bit-widths} */
     public ActivationPrecision precision() { return precision; }
-    /** The weight quantization. */
+    /** {@return the weight quantization} */
     public WeightQuantization weightQuantization() { return weightQuantization; }
-    /** SmoothQuant and rotation. */
+    /** {@return SmoothQuant and rotation} */
     public FeatureTransforms features() { return features; }
-    /** The embedding tables (Gather of a constant table) quantized to int8 per row. */
+    /** {@return whether embedding tables (Gather of a constant table) are quantized to int8 per row} */
     public EmbeddingQuantization embeddings() { return embeddings; }
-    /** The form of a quantized layer's product: integer GEMM or float simulation. */
+    /** {@return the form of a quantized layer's product: integer GEMM or float simulation} */
     public Emit emit() { return emit; }
     /**
      * Whether only default-domain ONNX ops are emitted. Otherwise, below opset 13, the integer form quantizes with
      * ONNX Runtime's com.microsoft QuantizeLinear (per axis, one pass over the activation instead of five); from opset
      * 13 the standard per-axis QuantizeLinear does the same.
+     *
+     * @return whether only default-domain ONNX ops are emitted
      */
     public boolean portable() { return portable; }
 
     // The same values one by one, for the CLI and callers that read a single option:
 
-    /** The sequence transform id. */
+    /** {@return the sequence transform id} */
     public String transform() { return sequence.transform(); }
+    /** {@return the transform levels L: blocks of 2^L tokens} */
     public int levels() { return sequence.levels(); }
+    /** {@return the leading tokens kept out of the transform, at the high bit-width} */
     public int sinkTokens() { return sequence.sinkTokens(); }
-    /** Fixed count of high-precision tokens (sink included); 0 means "sink + approximation band". */
+    /** {@return the fixed count of high-precision tokens (sink included); 0 means "sink + approximation band"} */
     public int hiTokens() { return precision.hiTokens(); }
+    /** {@return the bit-width of the sink and the high-precision tokens} */
     public int hiBits() { return precision.hiBits(); }
+    /** {@return the bit-width of every other token} */
     public int loBits() { return precision.loBits(); }
+    /** {@return the token grid of a 2D transform, when given (else inferred from the graph)} */
     public Optional<Grid> grid() { return sequence.grid(); }
+    /** {@return the pattern of MatMul/Gemm node names left alone, if any} */
     public Optional<Pattern> exclude() { return selection.exclude(); }
+    /** {@return the weight method} */
     public WeightQuant weights() { return weightQuantization.method(); }
-    /** 0: one weight scale per output channel; else the block size along the input dimension. */
+    /** {@return 0: one weight scale per output channel; else the block size along the input dimension} */
     public int weightBlock() { return weightQuantization.block(); }
+    /** {@return the feature-axis rotation} */
     public Rotation rotation() { return features.rotation(); }
-    /** SmoothQuant migration strength alpha in [0, 1]; negative means SmoothQuant is off. */
+    /** {@return SmoothQuant's migration strength alpha in [0, 1]; negative means SmoothQuant is off} */
     public double smoothAlpha() { return features.smoothAlpha(); }
+    /** {@return whether SmoothQuant is on} */
     public boolean smooth() { return features.smooth(); }
+    /** {@return how the tokens' bit-widths are chosen} */
     public Allocation allocation() { return precision.allocation(); }
-    /** Budget of average activation bits per token for {@link Allocation#ENERGY}. */
+    /** {@return the budget of average activation bits per token for {@link Allocation#ENERGY} (NaN otherwise)} */
     public double avgBits() { return precision.avgBits(); }
+    /** {@return where the inverse transform runs} */
     public InversePlacement inverseAt() { return sequence.inverseAt(); }
     /**
      * Whether already-quantized weights (DequantizeLinear of an integer constant, DynamicQuantizeLinear +
      * MatMulInteger) are first turned back into float initializers and then rewritten; without it such layers are
      * skipped.
+     *
+     * @return whether already-quantized weights are dequantized and rewritten
      */
     public boolean dequantizeWeights() { return selection.dequantizeWeights(); }
     /**
      * Whether each {@code Gather(table, indices)} of a float32 [V, E] initializer along axis 0 reads an int8 table with
      * one scale per row instead ({@code --quantize-embeddings}).
+     *
+     * @return whether embedding tables are quantized
      */
     public boolean quantizeEmbeddings() { return embeddings.enabled(); }
 
@@ -219,12 +272,15 @@ public final class StampConfig {
      * Low bit-width of a decoder's KV cache ({@code --kv-bits}; 0 = the cache is not quantized). K (after RoPE) and V are
      * quantized where they are written to {@code present} and read by attention, in simulation form, along the cache's
      * token axis with the activations' transform, sink, high bit-width and mode (STaMP or the matched baseline).
+     *
+     * @return the KV cache's low bit-width, or 0
      */
     public int kvBits() { return kvBits; }
 
-    /** Whether this config needs calibration statistics (GPTQ, SmoothQuant, energy allocation). */
+    /** {@return whether this config needs calibration statistics (GPTQ, SmoothQuant, energy allocation)} */
     public boolean needsCalibration() { return weights().isGptq() || smooth() || allocation() == Allocation.ENERGY; }
 
+    /** {@return a builder holding this config's values, to change some of them} */
     public Builder toBuilder() {
         return new Builder().mode(mode).transform(transform()).levels(levels()).sinkTokens(sinkTokens())
                 .hiTokens(hiTokens()).hiBits(hiBits()).loBits(loBits()).grid(grid().orElse(null)).exclude(exclude().orElse(null))
@@ -253,6 +309,10 @@ public final class StampConfig {
                 + (kvBits == 0 ? "" : " kv-bits=" + kvBits);
     }
 
+    /**
+     * Builds a {@link StampConfig} fluently; every setter returns this builder, {@link #build()} validates. A builder
+     * starts at the defaults, so set only what differs.
+     */
     public static final class Builder {
         private Mode mode = Mode.STAMP;
         private String transform = HaarTransform.ID;
@@ -277,36 +337,164 @@ public final class StampConfig {
         private boolean quantizeEmbeddings;
         private int kvBits;
 
+        /** A builder at the defaults, as {@link StampConfig#builder()} returns. */
+        public Builder() {}
+
+        /**
+         * What the pass inserts around each layer (default {@link Mode#STAMP}).
+         *
+         * @param v the mode
+         * @return this builder
+         */
         public Builder mode(Mode v) { mode = v; return this; }
-        /** A sequence transform id ({@link #transformIds()}). */
+        /**
+         * The sequence transform (default "haar").
+         *
+         * @param v a sequence transform id ({@link #transformIds()})
+         * @return this builder
+         */
         public Builder transform(String v) { transform = v; return this; }
+        /**
+         * The transform levels L: blocks of 2^L tokens (default 3).
+         *
+         * @param v 0..12
+         * @return this builder
+         */
         public Builder levels(int v) { levels = v; return this; }
+        /**
+         * The leading tokens kept out of the transform and at the high bit-width (default 1).
+         *
+         * @param v at least 0
+         * @return this builder
+         */
         public Builder sinkTokens(int v) { sinkTokens = v; return this; }
+        /**
+         * A fixed count of high-precision tokens, sink included (default 0: the sink and the approximation band).
+         *
+         * @param v at least 0
+         * @return this builder
+         */
         public Builder hiTokens(int v) { hiTokens = v; return this; }
+        /**
+         * The bit-width of the sink and the high-precision tokens (default 8).
+         *
+         * @param v the bits
+         * @return this builder
+         */
         public Builder hiBits(int v) { hiBits = v; return this; }
+        /**
+         * The bit-width of every other token (default 4).
+         *
+         * @param v the bits
+         * @return this builder
+         */
         public Builder loBits(int v) { loBits = v; return this; }
+        /**
+         * The token grid of a 2D transform (default: inferred from the graph).
+         *
+         * @param v the grid, or null to infer it
+         * @return this builder
+         */
         public Builder grid(Grid v) { grid = v; return this; }
+        /**
+         * MatMul/Gemm nodes whose name this pattern finds are left alone (default: none).
+         *
+         * @param v the pattern, or null
+         * @return this builder
+         */
         public Builder exclude(Pattern v) { exclude = v; return this; }
         /**
          * The weight method. Default: RTN int8 per channel, so the default output is a deployable integer model; with
          * {@link Mode#TRANSFORM_ONLY} (the exactness check: no quantization at all) the weights stay float.
+         *
+         * @param v the weight method, or null for the mode's default
+         * @return this builder
          */
         public Builder weights(WeightQuant v) { weights = v; return this; }
+        /**
+         * One weight scale per block of this many inputs (default 0: one scale per output channel).
+         *
+         * @param v the block size, or 0
+         * @return this builder
+         */
         public Builder weightBlock(int v) { weightBlock = v; return this; }
+        /**
+         * The feature-axis rotation (default none).
+         *
+         * @param v the rotation
+         * @return this builder
+         */
         public Builder rotation(Rotation v) { rotation = v; return this; }
+        /**
+         * SmoothQuant with this migration strength (default -1: off; needs calibration).
+         *
+         * @param v alpha in [0, 1], or negative for off
+         * @return this builder
+         */
         public Builder smoothAlpha(double v) { smoothAlpha = v; return this; }
+        /**
+         * How the tokens' bit-widths are chosen (default {@link Allocation#FIXED}).
+         *
+         * @param v the rule
+         * @return this builder
+         */
         public Builder allocation(Allocation v) { allocation = v; return this; }
+        /**
+         * The budget of average bits per token of {@link Allocation#ENERGY}.
+         *
+         * @param v between the low and the high bit-width
+         * @return this builder
+         */
         public Builder avgBits(double v) { avgBits = v; return this; }
+        /**
+         * Where the inverse transform runs (default {@link InversePlacement#OUTPUT}).
+         *
+         * @param v the placement
+         * @return this builder
+         */
         public Builder inverseAt(InversePlacement v) { inverseAt = v; return this; }
+        /**
+         * The form of a quantized layer's product (default {@link Emit#AUTO}).
+         *
+         * @param v the form
+         * @return this builder
+         */
         public Builder emit(Emit v) { emit = v; return this; }
+        /**
+         * Whether only default-domain ONNX ops are emitted (default false; see {@link StampConfig#portable()}).
+         *
+         * @param v true for default-domain ops only
+         * @return this builder
+         */
         public Builder portable(boolean v) { portable = v; return this; }
+        /**
+         * Whether already-quantized weights are turned back into float and rewritten (default false: such layers are skipped).
+         *
+         * @param v true to rewrite them
+         * @return this builder
+         */
         public Builder dequantizeWeights(boolean v) { dequantizeWeights = v; return this; }
-        /** {@code --quantize-embeddings}: embedding tables become int8 with one scale per row (off by default). */
+        /**
+         * {@code --quantize-embeddings}: embedding tables become int8 with one scale per row (off by default).
+         *
+         * @param v true to quantize them
+         * @return this builder
+         */
         public Builder quantizeEmbeddings(boolean v) { quantizeEmbeddings = v; return this; }
-        /** {@code --kv-bits B}: quantize a decoder's KV cache with B low bits (0, the default: off). */
+        /**
+         * {@code --kv-bits B}: quantize a decoder's KV cache with B low bits (0, the default: off).
+         *
+         * @param v the cache's low bit-width, or 0
+         * @return this builder
+         */
         public Builder kvBits(int v) { kvBits = v; return this; }
 
-        /** Validates and builds; an invalid value throws IllegalArgumentException with a one-line reason. */
+        /**
+         * Validates and builds.
+         *
+         * @return the config
+         * @throws IllegalArgumentException when a value is out of range or values conflict, with a one-line reason
+         */
         public StampConfig build() {
             if (mode == null || transform == null) throw new IllegalArgumentException("mode and transform are required");
             WeightQuant weights = resolvedWeights();

@@ -5,7 +5,7 @@ package ai.stamp.ops;
  * a chunk of S tokens after P cached ones holds the sink tokens only where its absolute positions P..P+S-1 are below
  * the transform's {@code sinkTokens}. So a prefill (P = 0) has the encoder's sink, and no later chunk has any.
  *
- * <p>A chunk whose non-sink part is shorter than one transform block (R < B, e.g. every one-token decode step) is
+ * <p>A chunk whose non-sink part is shorter than one transform block (R &lt; B, e.g. every one-token decode step) is
  * <b>not transformed</b>: zero-padding one token to a block of B would spread it over B coefficients and multiply the
  * GEMM's rows by B, for no energy to concentrate. Its non-sink tokens are all quantized at the low bit width (the
  * matched baseline gives them no high-precision token either), so decode steps run at the low bit width. A chunk with

@@ -5,12 +5,12 @@ import java.util.List;
 
 /**
  * {@link TokenPrecision} for one chunk of a decoder's sequence (Z, past -> levels): the same rule, applied with this
- * chunk's {@link ChunkGeometry} — its sink count from its position, and for a chunk too short to transform (R < B)
+ * chunk's {@link ChunkGeometry} — its sink count from its position, and for a chunk too short to transform (R &lt; B)
  * only the sink tokens high and every other token at the low bit width (the table form: its lowest entry), in both
  * the transformed layout and the matched baseline's identity layout. 1D layouts only.
  *
  * <p>T (Z's token count) is enough to recover the geometry: T >= S, so the sink count from T equals the one from S,
- * and the chunk was transformed iff T - sink >= B (a transformed rest is whole blocks; an untransformed one is < B).
+ * and the chunk was transformed iff T - sink >= B (a transformed rest is whole blocks; an untransformed one is &lt; B).
  */
 public final class ChunkTokenPrecision implements StampOp {
     private final TokenPrecision base;

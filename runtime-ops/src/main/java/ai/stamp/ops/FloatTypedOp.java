@@ -24,7 +24,7 @@ import java.util.Set;
  *   longer be exact above 2048. In float32 the result is exactly the float32 op's, rounded once to the layer's type at
  *   the end. The per-token scales and zero points between the two integer ops stay float32.</li>
  * </ul>
- * A float32 body is never touched ({@link #of} returns the op itself for FLOAT), so float32 outputs stay
+ * A float32 body is never touched (the factories return the op itself for FLOAT), so float32 outputs stay
  * byte-identical. Bodies use only ops and types the model's own opset has (Cast and the data ops above all take
  * float16 and double from opset 11): the model's opset is never raised.
  *

@@ -12,7 +12,7 @@ import java.util.List;
  * {@code TokenPrecision} (Z -> levels): the per-token quantization level count q = 2^b - 1, b in
  * {hiBits, loBits}, as a float [T, 1] that broadcasts over Z [..., T, D] (docs/method.md#activation-quantization-numerics).
  *
- * <p>The sink tokens (t < min(sink, T)) are always high. Then, for a transformed layout (Z in the
+ * <p>The sink tokens (t &lt; min(sink, T)) are always high. Then, for a transformed layout (Z in the
  * block layout of its {@link SequenceTransform}'s forward op, B2 tokens per block, coefficient
  * c = (t - s) mod B2):
  * <ul>
@@ -27,7 +27,7 @@ import java.util.List;
  * K, or s + the band size the transformed layout would have for this S.
  *
  * <p><b>Bit table</b> ({@link #withTable}, energy allocation, docs/method.md#energy-allocation): a transformed layout
- * and a table b[c] of B2 bit-widths, one per in-block coefficient index; token t < s gets hiBits, token
+ * and a table b[c] of B2 bit-widths, one per in-block coefficient index; token t &lt; s gets hiBits, token
  * t >= s gets b[(t - s) mod B2]. The body is Range -> Sub -> Mod -> Gather on a constant table of
  * q = 2^b - 1 (plus a Where for the sink), so it needs no per-T constants.
  */

@@ -2,7 +2,7 @@ package ai.stamp.ops;
 
 /**
  * Walsh–Hadamard transform along the sequence in <b>sequency</b> order (docs/method.md#sequence-transforms) on blocks of
- * B = 2^L tokens: the Sylvester Hadamard matrix H[i][j] = (-1)^popcount(i & j) scaled by 1/sqrt(B), its
+ * B = 2^L tokens: the Sylvester Hadamard matrix H[i][j] = (-1)^popcount(i &amp; j) scaled by 1/sqrt(B), its
  * rows reordered so that row k has exactly k sign changes (the Walsh analogue of frequency k; k = 0 the
  * block's scaled mean, the band).
  */

@@ -163,12 +163,6 @@ public final class RewriteJob {
     }
 
     /**
-     * "36 linear layer(s) rewritten (36 MatMul), 12 MatMul/Gemm skipped: 12 × runtime-operand (second operand is ...)",
-     * then, when a configured weight method left some of the rewritten layers' weights as they were,
-     * ", 3 weight(s) left float: weight is ..." (the reasons of the report details, grouped);
-     * then, when embedding tables were looked at: "; 3 embedding table(s) quantized to int8[ (…)][, 1 Gather skipped: …]".
-     */
-    /**
      * For a decoder with a KV cache, e.g. "decoder: sink = position 0 (past length = ...); effective activation bits:
      * prefill 4.71 (16 tokens), ...; decode 4.00 (1 token), ..."; empty otherwise.
      */
@@ -192,74 +186,8 @@ public final class RewriteJob {
         return Optional.of(sb.toString());
     }
 
+    /** The one-line summary the CLI prints: {@link StampReport#summary()}. */
     public static String summary(StampReport report) {
-        Map<String, Long> rewritten = report.rewritten().stream()
-                .collect(Collectors.groupingBy(StampReport.Layer::opType, LinkedHashMap::new, Collectors.counting()));
-        Map<String, List<StampReport.Skipped>> byCode = report.skipped().stream()
-                .collect(Collectors.groupingBy(StampReport.Skipped::code, LinkedHashMap::new, Collectors.toList()));
-        StringBuilder sb = new StringBuilder();
-        sb.append(report.rewritten().size()).append(" linear layer(s) rewritten");
-        if (!rewritten.isEmpty()) {
-            sb.append(" (").append(rewritten.entrySet().stream().map(e -> e.getValue() + " " + e.getKey()).collect(Collectors.joining(", "))).append(')');
-        }
-        sb.append(", ").append(report.skipped().size()).append(" MatMul/Gemm skipped");
-        if (!byCode.isEmpty()) {
-            sb.append(": ").append(byCode.entrySet().stream().limit(4)
-                    .map(e -> e.getValue().size() + " × " + e.getKey() + " (" + withoutNames(e.getValue().get(0).reason()) + ")")
-                    .collect(Collectors.joining("; ")));
-            if (byCode.size() > 4) sb.append("; ").append(byCode.size() - 4).append(" other reason(s), see --report or inspect");
-        }
-        List<String> leftFloat = report.rewritten().stream().map(l -> WeightPlan.skipReason(l.detail())).flatMap(Optional::stream)
-                .map(RewriteJob::withoutNames).toList();
-        if (!leftFloat.isEmpty()) {
-            Map<String, Long> byReason = leftFloat.stream().collect(Collectors.groupingBy(r -> r, LinkedHashMap::new, Collectors.counting()));
-            sb.append(", ").append(leftFloat.size()).append(" weight(s) left float: ");
-            if (byReason.size() == 1) {
-                sb.append(leftFloat.get(0));
-            } else {
-                sb.append(byReason.entrySet().stream().limit(3).map(e -> e.getValue() + " × " + e.getKey()).collect(Collectors.joining("; ")));
-                if (byReason.size() > 3) sb.append("; ").append(byReason.size() - 3).append(" other reason(s), see --report");
-            }
-        }
-        if (!report.embeddings().isEmpty() || !report.skippedEmbeddings().isEmpty()) sb.append("; ").append(embeddingSummary(report));
-        if (!report.removedInitializers().isEmpty()) {
-            sb.append("; ").append(report.removedInitializers().size()).append(" unused initializer(s) removed (")
-                    .append(String.format(java.util.Locale.ROOT, "%.2f MiB", report.freedBytes() / (1024.0 * 1024.0))).append(')');
-        }
-        return sb.toString();
-    }
-
-    /** "3 embedding table(s) quantized to int8 (4 Gather; 1 float table kept for other readers), 1 Gather skipped: 1 × excluded (...)". */
-    static String embeddingSummary(StampReport report) {
-        StringBuilder sb = new StringBuilder();
-        long tables = report.embeddingTables();
-        sb.append(tables).append(" embedding table(s) quantized to int8");
-        List<String> notes = new java.util.ArrayList<>();
-        if (report.embeddings().size() != tables) notes.add(report.embeddings().size() + " Gather");
-        long kept = report.embeddings().stream().filter(StampReport.Embedding::floatTableKept).map(StampReport.Embedding::table).distinct().count();
-        if (kept > 0) notes.add(kept + " float table(s) kept for other readers");
-        if (!notes.isEmpty()) sb.append(" (").append(String.join("; ", notes)).append(')');
-        if (!report.skippedEmbeddings().isEmpty()) {
-            Map<String, List<StampReport.Skipped>> byCode = report.skippedEmbeddings().stream()
-                    .collect(Collectors.groupingBy(StampReport.Skipped::code, LinkedHashMap::new, Collectors.toList()));
-            sb.append(", ").append(report.skippedEmbeddings().size()).append(" Gather skipped: ").append(byCode.entrySet().stream().limit(4)
-                    .map(e -> e.getValue().size() + " × " + e.getKey() + " (" + withoutNames(e.getValue().get(0).reason()) + ")")
-                    .collect(Collectors.joining("; ")));
-            if (byCode.size() > 4) sb.append("; ").append(byCode.size() - 4).append(" other reason(s), see --report or inspect");
-        }
-        return sb.toString();
-    }
-
-    /**
-     * A reason with its quoted tensor and node names left out, as the text of its group: "second operand 'x' is
-     * computed at run time" becomes "second operand is computed at run time", "computed from 'y', which" becomes
-     * "computed from a tensor, which". (No "'…'" placeholder: it reads as text cut off.)
-     */
-    static String withoutNames(String reason) {
-        String names = "'[^']*'(?:/'[^']*')*";
-        return reason.replaceAll("\\b(from|of|reading|for|by|with) " + names, "$1 a tensor")
-                .replaceAll(" ?" + names, "")
-                .replaceAll(" {2,}", " ")
-                .strip();
+        return report.summary();
     }
 }

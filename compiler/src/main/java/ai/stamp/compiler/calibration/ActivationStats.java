@@ -18,7 +18,13 @@ import java.util.Optional;
  */
 public record ActivationStats(String tensor, int features, long tokens, float[] channelAbsMax, double[] gram,
                               Map<Integer, double[]> coefficientEnergy, double sinkEnergy) {
+    /** {@return X^T X, when it was collected} */
     public Optional<double[]> gramMatrix() { return Optional.ofNullable(gram); }
 
+    /**
+     * {@return the mean coefficient energies at {@code levels} levels, when they were collected}
+     *
+     * @param levels the transform's level count
+     */
     public Optional<double[]> energies(int levels) { return Optional.ofNullable(coefficientEnergy.get(levels)); }
 }

@@ -74,6 +74,13 @@ public final class Calibrator {
      *                   {@link SequenceTransforms}; energy allocation plans with the same one)
      */
     public record Options(int sinkTokens, boolean gram, String transform) {
+        /**
+         * Checks the values; throws IllegalArgumentException when one is out of range.
+         *
+         * @param sinkTokens leading tokens excluded from the energies
+         * @param gram       whether to accumulate X^T X
+         * @param transform  a 1D sequence transform id
+         */
         public Options {
             if (sinkTokens < 0) throw new IllegalArgumentException("sinkTokens must be >= 0, got " + sinkTokens);
             if (!SequenceTransforms.isKnown(transform) || SequenceTransforms.isGrid(transform)) {
@@ -84,6 +91,9 @@ public final class Calibrator {
         /**
          * What {@code config} needs: its sink tokens, the gram only for GPTQ weights, the energies of its transform
          * (of the 1D Haar when it has none, or a 2D one, which energy allocation does not support).
+         *
+         * @param config the compile's config
+         * @return the options
          */
         public static Options of(StampConfig config) {
             String t = config.sequence().identity() || config.sequence().onGrid() ? HaarTransform.ID : config.transform();

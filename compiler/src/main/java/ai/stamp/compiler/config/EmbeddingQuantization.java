@@ -6,5 +6,6 @@ package ai.stamp.compiler.config;
  * @param enabled {@code --quantize-embeddings}; off by default
  */
 public record EmbeddingQuantization(boolean enabled) {
+    /** Embedding tables left as they are. */
     public static final EmbeddingQuantization OFF = new EmbeddingQuantization(false);
 }

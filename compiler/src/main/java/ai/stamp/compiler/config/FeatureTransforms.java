@@ -9,10 +9,12 @@ import ai.stamp.compiler.StampConfig;
  * @param smoothAlpha SmoothQuant's migration strength in [0, 1]; negative = off
  */
 public record FeatureTransforms(StampConfig.Rotation rotation, double smoothAlpha) {
+    /** {@return whether SmoothQuant is on} */
     public boolean smooth() { return smoothAlpha >= 0; }
 
+    /** {@return whether a rotation is applied} */
     public boolean rotates() { return rotation != StampConfig.Rotation.NONE; }
 
-    /** Whether either transform is on (they change the layer's weight). */
+    /** {@return whether either transform is on (they change the layer's weight)} */
     public boolean any() { return smooth() || rotates(); }
 }

@@ -14,13 +14,22 @@ import java.util.Optional;
  */
 public record SequenceTransformConfig(String transform, int levels, int sinkTokens, Optional<StampConfig.Grid> grid,
                                       StampConfig.InversePlacement inverseAt) {
+    /**
+     * A null {@code grid} is none.
+     *
+     * @param transform  the transform id
+     * @param levels     the levels
+     * @param sinkTokens the sink tokens
+     * @param grid       the token grid, or empty
+     * @param inverseAt  where L^T runs
+     */
     public SequenceTransformConfig {
         grid = grid == null ? Optional.empty() : grid;
     }
 
-    /** Whether no transform is inserted (every layer gets the matched baseline). */
+    /** {@return whether no transform is inserted (every layer gets the matched baseline)} */
     public boolean identity() { return transform.equals(StampConfig.IDENTITY_TRANSFORM); }
 
-    /** Whether the transform works on a 2D token grid. */
+    /** {@return whether the transform works on a 2D token grid} */
     public boolean onGrid() { return !identity() && ai.stamp.ops.SequenceTransforms.isGrid(transform); }
 }

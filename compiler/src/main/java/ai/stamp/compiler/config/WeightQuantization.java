@@ -9,5 +9,6 @@ import ai.stamp.compiler.StampConfig;
  * @param block  0: one scale per output channel; else the block size along the input dimension
  */
 public record WeightQuantization(StampConfig.WeightQuant method, int block) {
+    /** {@return whether weights are quantized at all} */
     public boolean enabled() { return method != StampConfig.WeightQuant.NONE; }
 }

@@ -37,37 +37,72 @@ public final class ExternalWeights {
         this.scratchDirectory = scratchDirectory;
     }
 
-    /** External tensors resolve against {@code sourceDirectory}; the scratch file goes to {@code scratchDirectory}. */
+    /**
+     * External tensors resolve against {@code sourceDirectory}; the scratch file goes to {@code scratchDirectory}.
+     *
+     * @param sourceDirectory  the input model's folder
+     * @param scratchDirectory where the scratch data file is created (e.g. the output's folder)
+     * @return a new one, for one compile
+     */
     public static ExternalWeights of(Path sourceDirectory, Path scratchDirectory) {
         return new ExternalWeights(sourceDirectory.toAbsolutePath(), scratchDirectory.toAbsolutePath());
     }
 
-    /** As {@link #of(Path, Path)} with the scratch file in {@code java.io.tmpdir}. */
+    /**
+     * As {@link #of(Path, Path)} with the scratch file in {@code java.io.tmpdir}.
+     *
+     * @param sourceDirectory the input model's folder
+     * @return a new one, for one compile
+     */
     public static ExternalWeights of(Path sourceDirectory) {
         return of(sourceDirectory, Path.of(System.getProperty("java.io.tmpdir")));
     }
 
+    /** {@return whether external weights are read (false for {@link #NONE})} */
     public boolean enabled() { return sourceDirectory != null; }
 
+    /** {@return the folder external locations resolve against; null for {@link #NONE}} */
     public Path sourceDirectory() { return sourceDirectory; }
 
-    /** The file an external tensor's bytes live in. */
+    /**
+     * {@return the file an external tensor's bytes live in}
+     *
+     * @param t an external tensor
+     */
     public Path file(TensorProto t) {
         return sourceDirectory.resolve(ModelFile.ExternalTensors.location(t)).normalize();
     }
 
+    /**
+     * {@return the byte offset of an external tensor's data (0 when it names none)}
+     *
+     * @param t an external tensor
+     */
     public static long offset(TensorProto t) { return ModelFile.ExternalTensors.longEntry(t, "offset", 0); }
 
+    /**
+     * {@return the byte length of an external tensor's data}
+     *
+     * @param t        an external tensor
+     * @param fallback the length when it names none (the rest of the file)
+     */
     public static long length(TensorProto t, long fallback) { return ModelFile.ExternalTensors.longEntry(t, "length", fallback); }
 
-    /** Appends {@code bytes} to the scratch file; returns an EXTERNAL tensor (no name) of {@code type} and {@code dims} pointing there. */
+    /**
+     * Appends {@code bytes} to the scratch file.
+     *
+     * @param bytes the tensor's data, little-endian
+     * @param type  the ONNX data type
+     * @param dims  the shape
+     * @return an EXTERNAL tensor (no name) of {@code type} and {@code dims} pointing there
+     */
     public TensorProto append(ByteBuffer bytes, int type, long... dims) {
         long start = begin();
         write(bytes);
         return end(start, type, dims);
     }
 
-    /** Starts a new tensor in the scratch file (4 KiB aligned); returns its offset. */
+    /** {@return the offset of a new tensor begun in the scratch file (4 KiB aligned)} */
     public long begin() {
         try {
             if (channel == null) {
@@ -84,7 +119,11 @@ public final class ExternalWeights {
         }
     }
 
-    /** Appends bytes to the tensor begun last. */
+    /**
+     * Appends bytes to the tensor begun last.
+     *
+     * @param bytes the next bytes of its data
+     */
     public void write(ByteBuffer bytes) {
         try {
             while (bytes.hasRemaining()) channel.write(bytes);
@@ -93,7 +132,13 @@ public final class ExternalWeights {
         }
     }
 
-    /** The EXTERNAL tensor (no name) for the bytes written since {@code start}. */
+    /**
+     * {@return the EXTERNAL tensor (no name) for the bytes written since {@code start}}
+     *
+     * @param start what {@link #begin()} returned
+     * @param type  the ONNX data type
+     * @param dims  the shape
+     */
     public TensorProto end(long start, int type, long... dims) {
         try {
             long length = channel.position() - start;
@@ -109,7 +154,7 @@ public final class ExternalWeights {
         return new StampException(StampException.Kind.OUTPUT_NOT_WRITABLE, "cannot write the scratch data file in " + scratchDirectory + ": " + e.getMessage(), e);
     }
 
-    /** Closes the scratch file (if any) and returns it, for the result to copy and delete; this object is done. */
+    /** {@return the scratch file (if any), closed, for the result to copy and delete; this object is done} */
     public List<Path> finish() {
         List<Path> files = new ArrayList<>();
         if (channel != null) {
@@ -129,5 +174,10 @@ public final class ExternalWeights {
         for (Path p : finish()) QuietDelete.deleteQuietly(p);
     }
 
+    /**
+     * {@return whether the tensor keeps its data in an external file}
+     *
+     * @param t a tensor
+     */
     public static boolean isExternal(OnnxMl.TensorProto t) { return ModelFile.ExternalTensors.isExternal(t); }
 }

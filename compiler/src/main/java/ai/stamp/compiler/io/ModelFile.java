@@ -30,6 +30,13 @@ import java.util.function.UnaryOperator;
 public final class ModelFile {
     private ModelFile() {}
 
+    /**
+     * Reads and checks an ONNX model; external data stays on disk (it is checked to exist).
+     *
+     * @param path the .onnx file
+     * @return the model and where it was read from
+     * @throws StampException INPUT_MISSING, NOT_ONNX (with what is wrong) or EXTERNAL_DATA_MISSING
+     */
     public static LoadedModel read(Path path) {
         if (!Files.exists(path)) {
             throw new StampException(StampException.Kind.INPUT_MISSING, "input model " + path + " does not exist");
@@ -156,6 +163,11 @@ public final class ModelFile {
      * Writes a compile result to {@code out} (as {@link #write(OnnxMl.ModelProto, Path, Path)}), copying the tensors it
      * keeps in scratch data files into {@code OUT.onnx.data} too, and deletes those scratch files afterwards (also when
      * the write fails).
+     *
+     * @param result          the compile result
+     * @param sourceDirectory the input model's folder ({@link LoadedModel#directory()}), where its external data lives
+     * @param out             the output file; replaced atomically if it exists
+     * @throws StampException OUTPUT_NOT_WRITABLE, or EXTERNAL_DATA_MISSING when an external tensor cannot be read
      */
     public static void write(StampResult result, Path sourceDirectory, Path out) {
         try {
@@ -165,7 +177,14 @@ public final class ModelFile {
         }
     }
 
-    /** Writes {@code model} to {@code out}, copying external tensors that resolve against {@code sourceDirectory}. */
+    /**
+     * Writes {@code model} to {@code out}, copying external tensors that resolve against {@code sourceDirectory}.
+     *
+     * @param model           the model
+     * @param sourceDirectory the folder its external data locations resolve against
+     * @param out             the output file; replaced atomically if it exists
+     * @throws StampException OUTPUT_NOT_WRITABLE, or EXTERNAL_DATA_MISSING when an external tensor cannot be read
+     */
     public static void write(OnnxMl.ModelProto model, Path sourceDirectory, Path out) {
         Path dir = out.toAbsolutePath().getParent();
         if (dir == null || !Files.isDirectory(dir)) {

@@ -8,7 +8,12 @@ import java.nio.file.Path;
 public final class QuietDelete {
     private QuietDelete() {}
 
-    /** Deletes {@code p} if it exists (null: nothing) and unregisters it from {@link TempFiles#deleteAtExit}; a failure is ignored (the file is stray, never the output). */
+    /**
+     * Deletes {@code p} if it exists (null: nothing) and unregisters it from {@link TempFiles#deleteAtExit}; a failure is
+     * ignored (the file is stray, never the output).
+     *
+     * @param p the file, or null
+     */
     public static void deleteQuietly(Path p) {
         if (p == null) return;
         try {

@@ -2,6 +2,7 @@ package ai.stamp.compiler.io;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -158,5 +159,55 @@ class ModelFileTest {
         // replacing an existing output: the same
         ModelFile.write(TinyGraphs.encoderBlock(11, 8, 1), dir, out.resolve("m.onnx"));
         assertEquals(normal, Files.getPosixFilePermissions(out.resolve("m.onnx")));
+    }
+
+    @Test
+    void compilingTheLoadedModelQuantizesItsExternalWeightsAndWritingMovesThemBesideTheOutput() throws Exception {
+        Path in = dir.resolve("in");
+        Path out = dir.resolve("out");
+        Files.createDirectories(in);
+        Files.createDirectories(out);
+        OnnxMl.ModelProto original = TinyGraphs.encoderBlock(11, 8, 9);
+        Files.write(in.resolve("model.onnx"), externalize(original, in).toByteArray());
+        LoadedModel loaded = ModelFile.read(in.resolve("model.onnx"));
+        StampConfig config = StampConfig.defaults();
+
+        // the proto alone cannot reach the weights' bytes: the layers are rewritten, their external weights stay float
+        StampResult fromProto = StampCompiler.compile(loaded.proto(), config);
+        assertTrue(fromProto.report().summary().contains("weight(s) left float"), fromProto.report().summary());
+
+        StampResult r = StampCompiler.compile(loaded, config);
+        String summary = r.report().summary();
+        assertEquals(fromProto.report().rewritten().size(), r.report().rewritten().size());
+        assertTrue(summary.startsWith(r.report().rewritten().size() + " linear layer(s) rewritten"), summary);
+        assertFalse(summary.contains("left float"), summary);
+        assertFalse(r.scratch().isEmpty(), "the int8 weights wait in a scratch file until written");
+        ModelFile.write(r, loaded.directory(), out.resolve("model.stamp.onnx"));
+        assertTrue(r.scratch().stream().noneMatch(Files::exists), "writing the result deletes its scratch files");
+
+        OnnxMl.ModelProto written = ModelFile.read(out.resolve("model.stamp.onnx")).proto();
+        long int8Weights = written.getGraph().getInitializerList().stream()
+                .filter(t -> t.getDataType() == OnnxMl.TensorProto.DataType.INT8_VALUE && t.getDimsCount() == 2).count();
+        assertEquals(r.report().rewritten().size(), int8Weights);
+        assertTrue(written.getGraph().getInitializerList().stream().allMatch(t -> t.getDataLocation() != OnnxMl.TensorProto.DataLocation.EXTERNAL
+                || t.getExternalData(0).getValue().equals("model.stamp.onnx.data")));
+        Map<String, Object> feed = Map.of("x", Ort.random(1, 1, 12, 8));
+        float[] expected = Ort.run(original, feed).get("hidden");
+        float[] actual = runFromFile(out.resolve("model.stamp.onnx"), (Ort.Tensor) feed.get("x"));
+        double sqnr = Ort.sqnrDb(expected, actual);
+        assertTrue(sqnr > 15, "quantized (int8 weights, 8/4-bit tokens), yet the same function: SQNR " + sqnr + " dB");
+    }
+
+    /** Runs a model file with ORT (which resolves its external data against the file's folder) on input x. */
+    private static float[] runFromFile(Path model, Ort.Tensor x) throws Exception {
+        var env = ai.onnxruntime.OrtEnvironment.getEnvironment();
+        try (ai.onnxruntime.OrtSession s = env.createSession(model.toString());
+             var t = ai.onnxruntime.OnnxTensor.createTensor(env, java.nio.FloatBuffer.wrap(x.data()), x.shape());
+             var res = s.run(Map.of("x", t))) {
+            java.nio.FloatBuffer fb = ((ai.onnxruntime.OnnxTensor) res.get("hidden").get()).getFloatBuffer();
+            float[] actual = new float[fb.remaining()];
+            fb.get(actual);
+            return actual;
+        }
     }
 }
