@@ -24,7 +24,15 @@ import java.util.stream.Stream;
 public final class TempFiles {
     private TempFiles() {}
 
-    /** Creates a new empty file {@code PREFIX<random>SUFFIX} in {@code dir} with the umask's default permissions. */
+    /**
+     * Creates a new empty file {@code PREFIX<random>SUFFIX} in {@code dir} with the umask's default permissions.
+     *
+     * @param dir    the folder (the output's own, so the final rename stays on one file system)
+     * @param prefix the name's start
+     * @param suffix the name's end
+     * @return the new file
+     * @throws IOException when it cannot be created
+     */
     public static Path createBeside(Path dir, String prefix, String suffix) throws IOException {
         for (int attempt = 0; ; attempt++) {
             String random = Long.toUnsignedString(ThreadLocalRandom.current().nextLong(), 36);
@@ -39,7 +47,11 @@ public final class TempFiles {
     private static final Set<Path> AT_EXIT = ConcurrentHashMap.newKeySet();
     private static boolean hooked;
 
-    /** Deletes {@code path} (a file, or a folder with everything in it) when the JVM exits, unless {@link #forget} is called first. */
+    /**
+     * Deletes {@code path} (a file, or a folder with everything in it) when the JVM exits, unless {@link #forget} is called first.
+     *
+     * @param path the file or folder
+     */
     public static void deleteAtExit(Path path) {
         synchronized (AT_EXIT) {
             if (!hooked) {
@@ -50,12 +62,20 @@ public final class TempFiles {
         AT_EXIT.add(path.toAbsolutePath());
     }
 
-    /** {@code path} is gone or has become an output: no longer deleted at exit. */
+    /**
+     * {@code path} is gone or has become an output: no longer deleted at exit.
+     *
+     * @param path the file or folder registered with {@link #deleteAtExit}
+     */
     public static void forget(Path path) {
         if (!AT_EXIT.isEmpty()) AT_EXIT.remove(path.toAbsolutePath());
     }
 
-    /** Deletes {@code path} and, when it is a folder, everything in it; failures are ignored. Unregisters it. */
+    /**
+     * Deletes {@code path} and, when it is a folder, everything in it; failures are ignored. Unregisters it.
+     *
+     * @param path the file or folder, or null
+     */
     public static void deleteTreeQuietly(Path path) {
         if (path == null) return;
         if (Files.isDirectory(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
