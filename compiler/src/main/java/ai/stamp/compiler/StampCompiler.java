@@ -103,6 +103,7 @@ public final class StampCompiler {
      */
     public static Compilation prepare(OnnxMl.ModelProto model, StampConfig config, ExternalWeights external) {
         OpsetCheck.requireSupported(model, "the model");
+        ai.stamp.compiler.ir.GraphValidation.requireValid(model, "the model");
         ModelEditor editor = new ModelEditor(model);
         PassManager passes = new PassManager(editor);
         OnnxMl.ModelProto prepared = model;

@@ -14,6 +14,23 @@ public final class OpsetCheck {
     private OpsetCheck() {}
 
     /** The model's default-domain ("" or "ai.onnx") opset. */
+    /**
+     * Two opset imports of one domain (e.g. ("", 13) and ("", 22), which onnx.checker accepts) are refused: ONNX Runtime
+     * resolves such a model at the later version, so ops written for the first one would not load.
+     */
+    static void requireOneImportPerDomain(OnnxMl.ModelProto model, String where) {
+        java.util.Map<String, Long> seen = new java.util.LinkedHashMap<>();
+        for (OnnxMl.OperatorSetIdProto o : model.getOpsetImportList()) {
+            String domain = o.getDomain().equals("ai.onnx") ? "" : o.getDomain();
+            Long before = seen.putIfAbsent(domain, o.getVersion());
+            if (before != null) {
+                throw new StampException(StampException.Kind.UNSUPPORTED_MODEL, where + " imports the " + (domain.isEmpty() ? "default" : "'" + domain + "'")
+                        + " domain twice (opset " + before + " and " + o.getVersion() + "), which ONNX Runtime resolves to one of them:"
+                        + " re-export it with one opset_import per domain");
+            }
+        }
+    }
+
     public static int defaultOpset(OnnxMl.ModelProto model) {
         for (OnnxMl.OperatorSetIdProto o : model.getOpsetImportList()) {
             if (o.getDomain().isEmpty() || o.getDomain().equals("ai.onnx")) return (int) o.getVersion();
@@ -22,6 +39,7 @@ public final class OpsetCheck {
     }
 
     public static void requireSupported(OnnxMl.ModelProto model, String where) {
+        requireOneImportPerDomain(model, where);
         int opset = defaultOpset(model);
         if (opset < 0) {
             throw new StampException(StampException.Kind.UNSUPPORTED_MODEL, where + " imports no default-domain opset");

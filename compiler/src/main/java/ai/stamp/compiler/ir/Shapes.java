@@ -119,11 +119,16 @@ public final class Shapes {
         return out;
     }
 
+    /** Ranks above this in a shape hint are treated as unknown (ONNX Runtime's kernels stop far below it). */
+    static final int MAX_PLAUSIBLE_RANK = 1024;
+
     private long[] reshapeOutput(NodeProto n, long[] a) {
         long[] target = ConstantValues.longs(graph, n.getInput(1)).orElse(null);
         long[] targetShape = in(n, 1);
         if (target == null && targetShape != null && targetShape.length == 1 && targetShape[0] >= 0) {
-            // shape computed at run time: its length still fixes the rank
+            // shape computed at run time: its length still fixes the rank, unless a value_info claims an absurd one
+            // (a fuzzed hint of 2^31 - 1 elements, which ORT ignores): then the rank is unknown too
+            if (targetShape[0] > MAX_PLAUSIBLE_RANK) return null;
             long[] out = new long[(int) targetShape[0]];
             Arrays.fill(out, -1);
             return out;

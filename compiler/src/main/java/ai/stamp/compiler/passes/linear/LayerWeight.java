@@ -52,6 +52,31 @@ public final class LayerWeight {
     }
 
     /**
+     * Largest D·max|w| the quantized arithmetic keeps finite: the integer form's zero-point correction multiplies a
+     * column sum (up to 127·D) by its scale (max|w| / 127), and float32 ends at 3.4e38; a tenth of it leaves room for the
+     * activations' own magnitude.
+     */
+    static final double MAX_FEATURES_TIMES_WEIGHT = 3.4e37;
+
+    /**
+     * Why the weight's values cannot be quantized with finite arithmetic (NaN or an infinity; magnitudes that overflow
+     * float32 in the scaled products), or empty; only for an inline weight (external data is read later, streamed).
+     */
+    static Optional<String> arithmeticProblem(LinearLayer layer) {
+        if (problem(layer) != null) return Optional.empty();
+        float maxAbs = 0;
+        for (float v : valuesDN(layer)) {
+            if (!Float.isFinite(v)) return Optional.of("weight '" + layer.weight() + "' holds " + v + ", which has no int8 scale");
+            maxAbs = Math.max(maxAbs, Math.abs(v));
+        }
+        if ((double) maxAbs * layer.features() > MAX_FEATURES_TIMES_WEIGHT) {
+            return Optional.of(String.format(java.util.Locale.ROOT, "weight '%s' reaches |w| = %.3g: with %d input features the quantized products"
+                    + " would overflow float32", layer.weight(), maxAbs, layer.features()));
+        }
+        return Optional.empty();
+    }
+
+    /**
      * An initializer the weight is computed from that is also a graph input of the graph holding it (a default a
      * caller may replace at run time), if there is one: the weight itself, or the source of its chain.
      */

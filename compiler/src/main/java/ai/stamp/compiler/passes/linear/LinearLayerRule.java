@@ -86,6 +86,8 @@ final class LinearLayerRule implements Rule<LayerPlan> {
                     + "is also a graph input, so a caller may replace it at run time; quantizing or transforming it would bake today's value in:"
                     + " layer left alone");
         }
+        Optional<String> unquantizable = planners.bakesWeights() ? LayerWeight.arithmeticProblem(layer) : Optional.empty();
+        if (unquantizable.isPresent()) return Match.refused(Refusal.Code.NON_FINITE_WEIGHT, unquantizable.get() + ": layer left alone");
         Match<TokenPlan> tokens = planners.tokens().plan(layer, grids);
         if (tokens instanceof Match.Refused<TokenPlan> r) return new Match.Refused<>(r.refusal());
         tokenPlans.put(layer.node(), ((Match.Planned<TokenPlan>) tokens).plan());
