@@ -6,10 +6,11 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * One stored weight that several layers plan the same way, emitted once: layers in different subgraphs (the two
- * branches of an If, Optimum's merged decoders) that read one outer-scope weight and plan the same stored form
- * (method, bits, block, form, feature transforms) read the same quantized initializers, added to the graph that holds
- * the original weight ({@code owner}; subgraphs see its names). The planner hands every such layer the same object
+ * One stored weight that several layers plan the same way, emitted once: layers that read one weight — in one graph
+ * (a weight read by many MatMuls: 1,000 consumers of one 384² weight used to get 1,000 copies) or in different
+ * subgraphs (the two branches of an If, Optimum's merged decoders) — and plan the same stored form (method, bits,
+ * block, form, feature transforms) read the same quantized initializers, added to the graph that holds the original
+ * weight ({@code owner}; subgraphs see its names). The planner hands every such layer the same object
  * (keyed by {@link #key}); the weight stage fills {@link #emitted} the first time, so emission is idempotent.
  */
 final class SharedWeight {
@@ -44,7 +45,6 @@ final class SharedWeight {
         if (registry == null || part.gptq() || part.features().smoothing().isPresent()) return Optional.empty();
         ConstantFolder.Folded folded = LayerWeight.folded(layer);
         ConstantFolder.Read source = folded.reads().get(folded.reads().size() - 1);
-        if (source.graph() == layer.graph()) return Optional.empty();
         StringBuilder chain = new StringBuilder();
         for (ConstantFolder.Read r : folded.reads()) {
             if (r.graph() == layer.graph()) {
