@@ -186,6 +186,11 @@ public final class ModelFile {
      * @throws StampException OUTPUT_NOT_WRITABLE, or EXTERNAL_DATA_MISSING when an external tensor cannot be read
      */
     public static void write(OnnxMl.ModelProto model, Path sourceDirectory, Path out) {
+        write(model, sourceDirectory, out, InlineSpill.LIMIT_BYTES);
+    }
+
+    /** As above; inline initializers go to the data file when their bytes pass {@code spillBytes} (tests lower it). */
+    static void write(OnnxMl.ModelProto model, Path sourceDirectory, Path out, long spillBytes) {
         Path dir = out.toAbsolutePath().getParent();
         if (dir == null || !Files.isDirectory(dir)) {
             throw new StampException(StampException.Kind.OUTPUT_NOT_WRITABLE, "cannot write " + out + ": folder " + dir
@@ -198,12 +203,15 @@ public final class ModelFile {
             tmpModel = TempFiles.createBeside(dir, "." + out.getFileName() + ".", ".tmp");
             TempFiles.deleteAtExit(tmpModel);
             OnnxMl.ModelProto toWrite = model;
-            if (ExternalTensors.any(model)) {
+            boolean spill = InlineSpill.inlineBytes(model.getGraph()) > spillBytes;
+            if (ExternalTensors.any(model) || spill) {
                 tmpData = TempFiles.createBeside(dir, "." + dataName + ".", ".tmp");
                 TempFiles.deleteAtExit(tmpData);
                 try (FileChannel data = FileChannel.open(tmpData, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                     ExternalDataCopier copier = new ExternalDataCopier(sourceDirectory, data, dataName);
                     toWrite = ExternalTensors.rewrite(model, copier::copy);
+                    // past protobuf's 2 GB limit a model cannot be serialized at all: its large inline tensors go to the data file too
+                    if (spill) toWrite = toWrite.toBuilder().setGraph(InlineSpill.spill(toWrite.getGraph(), data, dataName)).build();
                 }
             }
             try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(tmpModel), 1 << 20)) {

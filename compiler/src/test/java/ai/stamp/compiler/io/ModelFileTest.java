@@ -210,4 +210,24 @@ class ModelFileTest {
             return actual;
         }
     }
+
+    /** A model past protobuf's 2 GB limit cannot be serialized: its large inline tensors go to OUT.onnx.data (limit lowered here). */
+    @Test
+    void aModelPastTheSizeLimitIsWrittenWithExternalDataAndRunsTheSame() throws Exception {
+        OnnxMl.ModelProto original = TinyGraphs.encoderBlock(11, 16, 9);
+        Path out = dir.resolve("big.onnx");
+        ModelFile.write(original, dir, out, 1000);
+        assertTrue(Files.size(out.resolveSibling("big.onnx.data")) > 0);
+        OnnxMl.ModelProto written = ModelFile.read(out).proto();
+        assertTrue(written.getGraph().getInitializerList().stream().anyMatch(t -> t.getDataLocation() == OnnxMl.TensorProto.DataLocation.EXTERNAL));
+        assertTrue(written.getGraph().getInitializerList().stream().allMatch(t -> t.getDataLocation() == OnnxMl.TensorProto.DataLocation.EXTERNAL
+                || t.getSerializedSize() < 1100), "only small tensors stay inline");
+        Map<String, Object> feed = Map.of("x", Ort.random(1, 1, 12, 16));
+        float[] expected = Ort.run(original, feed).get("hidden");
+        assertTrue(Ort.maxRelativeError(expected, runFromFile(out, (Ort.Tensor) feed.get("x"))) < 1e-6);
+        // under the limit nothing moves
+        Path small = dir.resolve("small.onnx");
+        ModelFile.write(original, dir, small);
+        assertFalse(Files.exists(dir.resolve("small.onnx.data")));
+    }
 }
