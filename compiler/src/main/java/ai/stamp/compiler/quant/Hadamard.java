@@ -65,6 +65,67 @@ public final class Hadamard {
         return r;
     }
 
+    /**
+     * The structure of {@link #matrix} / {@link #randomized} for a fast product: R = (H_m ⊗ H_b)/√n · diag(signs), H_b the
+     * Sylvester matrix of order b = n/m, H_m the Paley matrix (or [1]); {@code signs} null for the plain rotation.
+     */
+    public record Factors(int n, int m, int[] hm, int b, double[] signs) {}
+
+    /** The factors of {@link #matrix}{@code (n)} ({@code seed} null) or {@link #randomized}{@code (n, seed)}. */
+    public static Factors factors(int n, Long seed) {
+        int m = base(n);
+        if (m < 0) throw new IllegalArgumentException("no Hadamard matrix for n = " + n);
+        double[] signs = null;
+        if (seed != null) {
+            signs = new double[n];
+            Random rnd = new Random(seed);
+            for (int j = 0; j < n; j++) signs[j] = rnd.nextBoolean() ? 1 : -1;
+        }
+        return new Factors(n, m, m == 1 ? new int[] {1} : paley(m - 1), n / m, signs);
+    }
+
+    /**
+     * R^T · W for W [n, cols] row-major, in O(n·cols·(log2 b + m)) instead of the dense O(n²·cols): a fast Walsh–Hadamard
+     * transform of each group of b rows (H_b is symmetric), then H_m^T across the m groups, the 1/√n scale, and the
+     * signs (R^T = diag(signs)·(H_m^T ⊗ H_b)/√n). Equal to the dense product up to double rounding.
+     */
+    public static double[] transposeTimes(Factors f, double[] w, int cols) {
+        int n = f.n(), m = f.m(), b = f.b();
+        double[] t = w.clone();
+        for (int g = 0; g < m; g++) {
+            int base = g * b;
+            for (int h = 1; h < b; h *= 2) {
+                for (int i = 0; i < b; i += 2 * h) {
+                    for (int j = i; j < i + h; j++) {
+                        int x = (base + j) * cols, y = (base + j + h) * cols;
+                        for (int c = 0; c < cols; c++) {
+                            double u = t[x + c], v = t[y + c];
+                            t[x + c] = u + v;
+                            t[y + c] = u - v;
+                        }
+                    }
+                }
+            }
+        }
+        double inv = 1.0 / Math.sqrt(n);
+        double[] out = new double[n * cols];
+        for (int a = 0; a < m; a++) {
+            for (int a2 = 0; a2 < m; a2++) {
+                double coef = f.hm()[a2 * m + a] * inv; // (H_m^T)[a][a2] = H_m[a2][a]
+                for (int p = 0; p < b; p++) {
+                    int o = (a * b + p) * cols, src = (a2 * b + p) * cols;
+                    for (int c = 0; c < cols; c++) out[o + c] += coef * t[src + c];
+                }
+            }
+        }
+        if (f.signs() != null) {
+            for (int r = 0; r < n; r++) {
+                if (f.signs()[r] < 0) for (int c = 0; c < cols; c++) out[r * cols + c] = -out[r * cols + c];
+            }
+        }
+        return out;
+    }
+
     /** Narrowing copy to float. */
     public static float[] toFloat(double[] a) {
         float[] f = new float[a.length];

@@ -46,6 +46,11 @@ final class RotationStage {
                 : Hadamard.matrix(d));
     }
 
+    /** R's Hadamard structure, for the fast offline product R^T W. */
+    Hadamard.Factors factors(int d) {
+        return Hadamard.factors(d, kind == StampConfig.Rotation.RANDOM_HADAMARD ? RANDOM_HADAMARD_SEED : null);
+    }
+
     /** The graph's R [d, d] initializer, added on first use. */
     private String initializer(int d) {
         return initializers.computeIfAbsent(d, k -> {

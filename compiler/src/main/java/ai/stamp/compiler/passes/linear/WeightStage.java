@@ -180,7 +180,7 @@ final class WeightStage {
     private FeatureWeightTransform transformOf(FeaturePlan f, int d) {
         float[] scales = f.smoothing().map(SmoothingPlanner.Decision::scales).orElse(null);
         double[] r = f.rotation().isPresent() ? rotation.matrix(d) : null;
-        return new FeatureWeightTransform(scales, r);
+        return new FeatureWeightTransform(scales, r, r == null ? null : rotation.factors(d));
     }
 
     /** X^T X of the layer's input; the planner checked that calibration has it, of the right size. */
