@@ -313,6 +313,9 @@ public final class StampConfig {
      * Builds a {@link StampConfig} fluently; every setter returns this builder, {@link #build()} validates. A builder
      * starts at the defaults, so set only what differs.
      */
+    /** Most tokens per transform block (so at most a 256 x 256 matrix per op): --levels 8 in 1D, 4 for haar2d. */
+    public static final int MAX_BLOCK_TOKENS = 256;
+
     public static final class Builder {
         private Mode mode = Mode.STAMP;
         private String transform = HaarTransform.ID;
@@ -357,7 +360,7 @@ public final class StampConfig {
         /**
          * The transform levels L: blocks of 2^L tokens (default 3).
          *
-         * @param v 0..12
+         * @param v 0..8 (haar2d: 0..4; at most MAX_BLOCK_TOKENS tokens per block)
          * @return this builder
          */
         public Builder levels(int v) { levels = v; return this; }
@@ -501,7 +504,17 @@ public final class StampConfig {
             if (!transformIds().contains(transform)) {
                 throw new IllegalArgumentException("--transform must be one of " + String.join(", ", transformIds()) + ", got '" + transform + "'");
             }
-            if (levels < 0 || levels > 12) throw new IllegalArgumentException("--levels must be in 0..12, got " + levels);
+            if (levels < 0) throw new IllegalArgumentException("--levels must be >= 0, got " + levels);
+            // every transform op embeds its dense block matrix (blockTokens x blockTokens floats): 2^12 tokens made a
+            // 3.5 KB model 201 MB; 256 tokens per block (a 256 KB matrix) is far beyond what STaMP's bands need
+            boolean grid = SequenceTransforms.isGrid(transform);
+            int maxLevels = grid ? 4 : 8;
+            if (levels > maxLevels) {
+                String tokens = levels > 30 ? "2^" + (grid ? 2 * levels : levels) : Long.toString(grid ? 1L << (2 * levels) : 1L << levels);
+                throw new IllegalArgumentException("--levels " + levels + " makes blocks of " + tokens + " tokens, whose dense " + tokens + " x " + tokens
+                        + " matrix every transform op would embed: use --levels <= " + maxLevels + " for " + transform
+                        + " (at most " + MAX_BLOCK_TOKENS + " tokens per block)");
+            }
             if (sinkTokens < 0) throw new IllegalArgumentException("--sink-tokens must be >= 0, got " + sinkTokens);
             if (hiTokens < 0) throw new IllegalArgumentException("--hi-tokens must be >= 0 (0 = sink + approximation band), got " + hiTokens);
             checkBits("--hi-bits", hiBits);

@@ -21,7 +21,7 @@ public final class StampOptions {
     String transform;
 
     @Option(names = "--levels", paramLabel = "N", defaultValue = "3",
-            description = "Transform levels (0..12): blocks of 2^N tokens (2^N x 2^N for haar2d), Haar's levels or the DCT/WHT "
+            description = "Transform levels (0..8; haar2d 0..4): blocks of 2^N tokens (2^N x 2^N for haar2d), Haar's levels or the DCT/WHT "
                     + "block size; the band (approximation / DC coefficients) is S/2^N tokens. Default: ${DEFAULT-VALUE}.")
     int levels;
 

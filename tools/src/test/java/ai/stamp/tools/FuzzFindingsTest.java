@@ -81,4 +81,11 @@ class FuzzFindingsTest {
     void anOverridableWeightIsNeverBaked() throws Exception {
         oneLine(cli("weight_is_input.onnx", "--weights", "rtn8"), 8, "overridable-weight");
     }
+
+    /** Large --levels embedded dense 2^L x 2^L matrices in every transform op (a 3.5 KB model became 201 MB at level 12). */
+    @Test
+    void levelsThatWouldEmbedHugeMatricesAreABadOption() throws Exception {
+        oneLine(cli("big_weight.onnx", "--levels", "12"), 2, "makes blocks of 4096 tokens", "use --levels <= 8 for haar");
+        oneLine(cli("nan_weight.onnx", "--transform", "haar2d", "--levels", "5", "--grid", "4x8"), 2, "blocks of 1024 tokens", "--levels <= 4 for haar2d");
+    }
 }
