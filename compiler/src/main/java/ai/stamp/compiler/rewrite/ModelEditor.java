@@ -102,6 +102,22 @@ public final class ModelEditor {
         return model;
     }
 
+    /**
+     * Below IR 4 every initializer had to be listed as a graph input too, and there it means a constant; from IR 4 ONNX
+     * Runtime treats such an input as a default a caller may override. When the output's IR is raised past 3 (model-local
+     * functions need IR 8), the main graph's inputs that are initializers are dropped, so they stay constants — and an
+     * original float weight nothing reads any more can then be removed like any unused initializer.
+     */
+    public void dropInitializerInputsBelowIr4() {
+        commit();
+        if (model.getIrVersion() >= 4) return;
+        java.util.Set<String> inits = new java.util.HashSet<>();
+        for (OnnxMl.TensorProto t : model.getGraph().getInitializerList()) inits.add(t.getName());
+        OnnxMl.GraphProto.Builder g = model.getGraph().toBuilder().clearInput();
+        for (OnnxMl.ValueInfoProto in : model.getGraph().getInputList()) if (!inits.contains(in.getName())) g.addInput(in);
+        model = model.toBuilder().setGraph(g).build();
+    }
+
     /** The finished model: every graph edit, then the functions, opset imports, IR version and metadata. */
     public OnnxMl.ModelProto build() {
         commit();
