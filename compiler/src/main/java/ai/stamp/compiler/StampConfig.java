@@ -309,13 +309,13 @@ public final class StampConfig {
                 + (kvBits == 0 ? "" : " kv-bits=" + kvBits);
     }
 
+    /** Most tokens per transform block (so at most a 256 x 256 matrix per op): --levels 8 in 1D, 4 for haar2d. */
+    public static final int MAX_BLOCK_TOKENS = 256;
+
     /**
      * Builds a {@link StampConfig} fluently; every setter returns this builder, {@link #build()} validates. A builder
      * starts at the defaults, so set only what differs.
      */
-    /** Most tokens per transform block (so at most a 256 x 256 matrix per op): --levels 8 in 1D, 4 for haar2d. */
-    public static final int MAX_BLOCK_TOKENS = 256;
-
     public static final class Builder {
         private Mode mode = Mode.STAMP;
         private String transform = HaarTransform.ID;
