@@ -149,7 +149,7 @@ class CliErrorsTest {
 
     @Test
     void fuzzSubsetFindsNothing() throws Exception {
-        ModelFuzzer.Summary s = new ModelFuzzer(dir, false, false).run(42, 0, 200, 60_000);
+        ModelFuzzer.Summary s = new ModelFuzzer(dir, false, false, false).run(42, 0, 200, 60_000);
         assertTrue(s.findings.isEmpty(), s.toString());
         assertTrue(s.cases >= 150, s.toString());
     }

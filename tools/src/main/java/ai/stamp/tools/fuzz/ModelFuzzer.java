@@ -45,7 +45,9 @@ import java.util.stream.Collectors;
 public final class ModelFuzzer {
     /** The mutation applied to a case. */
     public enum Kind { NONE, BIT_FLIP, BYTE_NOISE, TRUNCATE, SPLICE, ABSURD_DIMS, DANGLING_INPUT, NODE_CYCLE, DUPLICATE_OUTPUT,
-        WRONG_ATTRIBUTE_TYPE, DROP_INITIALIZER, ODD_VERSION }
+        WRONG_ATTRIBUTE_TYPE, DROP_INITIALIZER, ODD_VERSION,
+        // the kinds an independent fuzz found defects with (issue 12)
+        ABSURD_SHAPE_HINT, NON_FINITE_WEIGHT, HUGE_WEIGHT, DUPLICATE_OPSET, INTEGER_WEIGHT, SHARED_WEIGHT }
 
     static final Set<Integer> DOCUMENTED = documented();
     private static final String[][] OPTION_SETS = {
@@ -88,10 +90,14 @@ public final class ModelFuzzer {
 
     private final List<byte[]> seeds = new ArrayList<>();
     private final byte[] miniLm;
+    private final byte[] miniLmQuantized;
     private final Path work;
     private final boolean verbose;
 
-    public ModelFuzzer(Path work, boolean withMiniLm, boolean verbose) {
+    public ModelFuzzer(Path work, boolean withMiniLm, boolean verbose) { this(work, withMiniLm, verbose, true); }
+
+    /** {@code realSeeds}: also mutate stories260K and the int8 MiniLM (slower cases; a quick test leaves them out). */
+    public ModelFuzzer(Path work, boolean withMiniLm, boolean verbose, boolean realSeeds) {
         try {
             OrtEnvironment.getEnvironment(ai.onnxruntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL, "stamp-fuzz");
         } catch (RuntimeException e) {
@@ -104,6 +110,15 @@ public final class ModelFuzzer {
         seeds.add(TinyGraphs.linearInsideIf(13, 8, 4).toByteArray());
         seeds.add(ai.stamp.testmodels.QuantizedGraphs.qdq(13).toByteArray());
         seeds.add(ai.stamp.testmodels.QuantizedGraphs.dynamic(13).toByteArray());
+        byte[] q = null;
+        if (realSeeds) try {
+            // a real decoder (KV cache, GQA, RoPE: 1.2 MB, in the mix), and the real int8 MiniLM (23 MB: 1 case in 50)
+            seeds.add(Files.readAllBytes(RealModels.stories260K()));
+            q = Files.readAllBytes(RealModels.miniLmQuantized());
+        } catch (IOException | RuntimeException e) {
+            System.err.println("ModelFuzzer: a real seed model is not available (" + e.getMessage() + ")");
+        }
+        this.miniLmQuantized = q;
         byte[] m = null;
         if (withMiniLm) {
             try {
@@ -149,7 +164,9 @@ public final class ModelFuzzer {
             for (int i = from; i < to; i++) {
                 if (System.currentTimeMillis() - start > budgetMillis) break;
                 Random r = new Random(seed * 1_000_003L + i);
-                byte[] base = miniLm != null && r.nextInt(50) == 0 ? miniLm : seeds.get(r.nextInt(seeds.size()));
+                int pick = r.nextInt(50);
+                byte[] base = pick == 0 && miniLm != null ? miniLm : pick == 1 && miniLmQuantized != null ? miniLmQuantized
+                        : seeds.get(r.nextInt(seeds.size()));
                 Kind kind = Kind.values()[r.nextInt(Kind.values().length)];
                 byte[] input;
                 try {

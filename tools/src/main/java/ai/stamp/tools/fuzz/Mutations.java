@@ -1,6 +1,8 @@
 package ai.stamp.tools.fuzz;
 
 import ai.onnx.proto.OnnxMl;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 
 /** The byte- and structure-level mutations of {@link ModelFuzzer}. */
@@ -103,8 +105,61 @@ final class Mutations {
                     default -> b.addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain("ai.stamp").setVersion(1));
                 }
             }
+            case ABSURD_SHAPE_HINT -> {
+                // a value_info claiming a 1-D shape tensor of 2^31 - 1 elements (ORT ignores it)
+                OnnxMl.NodeProto n = g.getNode(r.nextInt(nodes));
+                if (n.getOutputCount() > 0) {
+                    g.addValueInfo(OnnxMl.ValueInfoProto.newBuilder().setName(n.getOutput(0)).setType(OnnxMl.TypeProto.newBuilder().setTensorType(
+                            OnnxMl.TypeProto.Tensor.newBuilder().setElemType(OnnxMl.TensorProto.DataType.INT64_VALUE).setShape(
+                                    OnnxMl.TensorShapeProto.newBuilder().addDim(OnnxMl.TensorShapeProto.Dimension.newBuilder().setDimValue(Integer.MAX_VALUE))))));
+                }
+            }
+            case NON_FINITE_WEIGHT, HUGE_WEIGHT -> {
+                int i = floatInitializer(g, r);
+                if (i >= 0) {
+                    float v = kind == ModelFuzzer.Kind.HUGE_WEIGHT ? 2.7e37f : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}[r.nextInt(3)];
+                    g.setInitializer(i, setValue(g.getInitializer(i), r, v));
+                }
+            }
+            case DUPLICATE_OPSET -> b.addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain("").setVersion(22));
+            case INTEGER_WEIGHT -> {
+                int i = floatInitializer(g, r);
+                if (i >= 0) g.setInitializer(i, g.getInitializer(i).toBuilder().setDataType(OnnxMl.TensorProto.DataType.INT32_VALUE));
+            }
+            case SHARED_WEIGHT -> {
+                // a MatMul/Gemm copied many times, every copy reading the same weight (dead outputs)
+                for (int k = 0; k < nodes; k++) {
+                    OnnxMl.NodeProto n = g.getNode(k);
+                    if ((n.getOpType().equals("MatMul") || n.getOpType().equals("Gemm")) && n.getOutputCount() > 0) {
+                        int copies = 20 + r.nextInt(80);
+                        for (int c = 0; c < copies; c++) {
+                            g.addNode(n.toBuilder().setName(n.getName() + "_copy" + c).setOutput(0, n.getOutput(0) + "_copy" + c));
+                        }
+                        break;
+                    }
+                }
+            }
             default -> { }
         }
         return b.build();
+    }
+
+    /** A float32 initializer with at least one value, or -1. */
+    private static int floatInitializer(OnnxMl.GraphProto.Builder g, Random r) {
+        List<Integer> candidates = new ArrayList<>();
+        for (int i = 0; i < g.getInitializerCount(); i++) {
+            OnnxMl.TensorProto t = g.getInitializer(i);
+            if (t.getDataType() == OnnxMl.TensorProto.DataType.FLOAT_VALUE && (t.getFloatDataCount() > 0 || t.getRawData().size() >= 4)) candidates.add(i);
+        }
+        return candidates.isEmpty() ? -1 : candidates.get(r.nextInt(candidates.size()));
+    }
+
+    /** {@code t} with one of its float values replaced by {@code v}. */
+    private static OnnxMl.TensorProto setValue(OnnxMl.TensorProto t, Random r, float v) {
+        if (t.getFloatDataCount() > 0) return t.toBuilder().setFloatData(r.nextInt(t.getFloatDataCount()), v).build();
+        byte[] raw = t.getRawData().toByteArray();
+        int at = 4 * r.nextInt(raw.length / 4);
+        java.nio.ByteBuffer.wrap(raw).order(java.nio.ByteOrder.LITTLE_ENDIAN).putFloat(at, v);
+        return t.toBuilder().setRawData(com.google.protobuf.ByteString.copyFrom(raw)).build();
     }
 }
