@@ -115,11 +115,9 @@ public final class LargeModelBench {
 
     /** The CLI in a child JVM with {@code -Xmx<xmx>}, the classpath of this JVM. */
     static Measurement stamp(String name, Path in, Path out, String xmx, String... extra) throws IOException {
-        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        List<String> cmd = new ArrayList<>(List.of(java.toString(), "-Xmx" + xmx, "-cp", System.getProperty("java.class.path"),
-                "ai.stamp.tools.StampCli", in.toString(), out.toString(), "-q"));
-        cmd.addAll(List.of(extra));
-        return measure(name, cmd, out);
+        List<String> args = new ArrayList<>(List.of(in.toString(), out.toString(), "-q"));
+        args.addAll(List.of(extra));
+        return cli(name, xmx, out, args.toArray(new String[0]));
     }
 
     /** A CLI command ({@code args}) in a child JVM with {@code -Xmx<xmx>}; {@code out}: the file whose .data size is reported. */
