@@ -24,7 +24,13 @@ public class StampException extends RuntimeException {
         /** The output (or a scratch file) cannot be written. */
         OUTPUT_NOT_WRITABLE(9),
         /** ONNX Runtime failed to run a model (validation, calibration). */
-        RUNTIME_FAILURE(10);
+        RUNTIME_FAILURE(10),
+        /**
+         * The model's data cannot be rewritten: a weight read from external data holds NaN or an infinity, or values whose
+         * quantized products overflow float32; or the rewritten model passes protobuf's 2 GB even with its tensors
+         * written as external data. Not an option problem: the message names the tensor or the size.
+         */
+        MODEL_DATA(11);
 
         private final int exitCode;
 

@@ -1,6 +1,7 @@
 package ai.stamp.tools;
 
 import ai.onnxruntime.OrtEnvironment;
+import ai.stamp.compiler.StampException;
 import ai.stamp.tools.bench.BenchSection;
 import ai.stamp.tools.bench.CompileBench;
 import ai.stamp.tools.bench.DeployBench;
@@ -65,7 +66,7 @@ public final class BenchCommand implements Callable<Integer> {
         Set<String> sections = new LinkedHashSet<>();
         for (String s : only) {
             String k = s.strip().toLowerCase(Locale.ROOT);
-            if (!SECTIONS.contains(k)) throw new IllegalArgumentException("unknown bench section '" + s + "'; choose from " + String.join(", ", SECTIONS));
+            if (!SECTIONS.contains(k)) throw new StampException(StampException.Kind.BAD_OPTION, "unknown bench section '" + s + "'; choose from " + String.join(", ", SECTIONS));
             sections.add(k);
         }
         if (sections.isEmpty()) sections.addAll(SECTIONS);

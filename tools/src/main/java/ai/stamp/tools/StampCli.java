@@ -25,7 +25,7 @@ import picocli.CommandLine;
             "",
             "Every error prints one line 'stamp-onnx: error: <message>' to stderr. Exit codes: 0 ok, 1 internal error,",
             "2 bad option, 3 input missing, 4 not ONNX, 5 external data missing, 6 unsupported model, 7 already rewritten,",
-            "8 nothing to rewrite, 9 output not writable, 10 runtime failure.",
+            "8 nothing to rewrite, 9 output not writable, 10 runtime failure, 11 model data (a weight or a size).",
             "'stamp-onnx COMMAND --help' explains each command."})
 public final class StampCli implements Callable<Integer> {
     static final String PREFIX = "stamp-onnx: error: ";
@@ -99,14 +99,15 @@ public final class StampCli implements Callable<Integer> {
     }
 
     static int exitCode(Throwable ex) {
+        // options are checked where they are read and fail as BAD_OPTION there; any other exception that reaches the CLI is
+        // not the user's option, so it is not reported as one (an IllegalArgumentException deep in the pass is a defect)
         if (ex instanceof StampException se) return se.kind().exitCode();
-        if (ex instanceof IllegalArgumentException) return StampException.Kind.BAD_OPTION.exitCode();
         if (ex instanceof UnsupportedOperationException) return StampException.Kind.UNSUPPORTED_MODEL.exitCode();
         return 1;
     }
 
     static String describe(Throwable ex) {
-        if (ex instanceof StampException || ex instanceof IllegalArgumentException) return oneLine(ex.getMessage());
+        if (ex instanceof StampException) return oneLine(ex.getMessage());
         String msg = ex.getMessage() == null ? "" : ": " + oneLine(ex.getMessage());
         return "internal error, " + ex.getClass().getSimpleName() + msg + " (set STAMP_DEBUG=1 for the stack trace)";
     }

@@ -34,6 +34,23 @@ final class InlineSpill {
         return sum;
     }
 
+    /**
+     * An upper bound of the model's serialized bytes, as a long (protobuf's own size is an int that wraps past 2 GB):
+     * the sum of the graph's and the functions' elements, each with its tag and length prefix.
+     */
+    static long serializedBytes(OnnxMl.ModelProto m) {
+        OnnxMl.GraphProto g = m.getGraph();
+        long sum = 1 << 16; // the model's own fields: versions, opset imports, metadata, the graph's name and doc
+        for (OnnxMl.NodeProto n : g.getNodeList()) sum += n.getSerializedSize() + 10;
+        for (TensorProto t : g.getInitializerList()) sum += t.getSerializedSize() + 10;
+        for (OnnxMl.SparseTensorProto t : g.getSparseInitializerList()) sum += t.getSerializedSize() + 10;
+        for (OnnxMl.ValueInfoProto v : g.getValueInfoList()) sum += v.getSerializedSize() + 10;
+        for (OnnxMl.ValueInfoProto v : g.getInputList()) sum += v.getSerializedSize() + 10;
+        for (OnnxMl.ValueInfoProto v : g.getOutputList()) sum += v.getSerializedSize() + 10;
+        for (OnnxMl.FunctionProto f : m.getFunctionsList()) sum += f.getSerializedSize() + 10;
+        return sum;
+    }
+
     /** {@code g} with every inline initializer over 1 KiB (of a fixed-size numeric type) appended to {@code data}. */
     static OnnxMl.GraphProto spill(OnnxMl.GraphProto g, FileChannel data, String location) {
         OnnxMl.GraphProto.Builder b = g.toBuilder();

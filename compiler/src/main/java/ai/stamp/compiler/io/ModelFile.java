@@ -183,7 +183,8 @@ public final class ModelFile {
      * @param model           the model
      * @param sourceDirectory the folder its external data locations resolve against
      * @param out             the output file; replaced atomically if it exists
-     * @throws StampException OUTPUT_NOT_WRITABLE, or EXTERNAL_DATA_MISSING when an external tensor cannot be read
+     * @throws StampException OUTPUT_NOT_WRITABLE, EXTERNAL_DATA_MISSING when an external tensor cannot be read, or
+     *                        MODEL_DATA when even with its tensors in the data file the model passes protobuf's 2 GB
      */
     public static void write(OnnxMl.ModelProto model, Path sourceDirectory, Path out) {
         write(model, sourceDirectory, out, InlineSpill.LIMIT_BYTES);
@@ -191,6 +192,11 @@ public final class ModelFile {
 
     /** As above; inline initializers go to the data file when their bytes pass {@code spillBytes} (tests lower it). */
     static void write(OnnxMl.ModelProto model, Path sourceDirectory, Path out, long spillBytes) {
+        write(model, sourceDirectory, out, spillBytes, Integer.MAX_VALUE);
+    }
+
+    /** As above, refusing a model whose serialized form (its tensors spilled) would pass {@code maxModelBytes}. */
+    static void write(OnnxMl.ModelProto model, Path sourceDirectory, Path out, long spillBytes, long maxModelBytes) {
         Path dir = out.toAbsolutePath().getParent();
         if (dir == null || !Files.isDirectory(dir)) {
             throw new StampException(StampException.Kind.OUTPUT_NOT_WRITABLE, "cannot write " + out + ": folder " + dir
@@ -203,7 +209,7 @@ public final class ModelFile {
             tmpModel = TempFiles.createBeside(dir, "." + out.getFileName() + ".", ".tmp");
             TempFiles.deleteAtExit(tmpModel);
             OnnxMl.ModelProto toWrite = model;
-            boolean spill = InlineSpill.inlineBytes(model.getGraph()) > spillBytes;
+            boolean spill = InlineSpill.serializedBytes(model) > spillBytes;
             if (ExternalTensors.any(model) || spill) {
                 tmpData = TempFiles.createBeside(dir, "." + dataName + ".", ".tmp");
                 TempFiles.deleteAtExit(tmpData);
@@ -213,6 +219,13 @@ public final class ModelFile {
                     // past protobuf's 2 GB limit a model cannot be serialized at all: its large inline tensors go to the data file too
                     if (spill) toWrite = toWrite.toBuilder().setGraph(InlineSpill.spill(toWrite.getGraph(), data, dataName)).build();
                 }
+            }
+            long bytes = InlineSpill.serializedBytes(toWrite);
+            if (bytes > maxModelBytes) {
+                throw new StampException(StampException.Kind.MODEL_DATA, String.format(java.util.Locale.ROOT, "the rewritten model"
+                        + " would be %.2f GB without its large tensors (%d nodes, %d functions), past protobuf's %.2f GB limit for one"
+                        + " model file: leave layers out with --exclude, or split the model", bytes / 1e9,
+                        toWrite.getGraph().getNodeCount(), toWrite.getFunctionsCount(), maxModelBytes / 1e9));
             }
             try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(tmpModel), 1 << 20)) {
                 toWrite.writeTo(os);

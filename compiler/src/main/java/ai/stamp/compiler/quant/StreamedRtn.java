@@ -37,6 +37,13 @@ public final class StreamedRtn {
             int k = (dd / span) * n + nn;
             scales[k] = Math.max(scales[k], Math.abs(v));
         });
+        float maxAbs = 0;
+        for (float m : scales) maxAbs = Math.max(maxAbs, m); // NaN stays NaN
+        String problem = QuantizedArithmetic.problem(maxAbs, d);
+        if (problem != null) {
+            throw new StampException(StampException.Kind.MODEL_DATA, "weight '" + t.getName() + "' (external data) " + problem
+                    + ": fix the tensor, or leave its layer out with --exclude");
+        }
         for (int k = 0; k < scales.length; k++) scales[k] = RtnQuantizer.scaleFor(scales[k], qmax);
         byte[] values = new byte[d * n];
         streamFloats(file, offset, rows, cols, (i, j, v) -> {

@@ -230,4 +230,17 @@ class ModelFileTest {
         ModelFile.write(original, dir, small);
         assertFalse(Files.exists(dir.resolve("small.onnx.data")));
     }
+
+    /** A model whose graph alone passes protobuf's limit cannot be written at all: a model-data error, and nothing left behind. */
+    @Test
+    void aModelTooLargeEvenWithExternalDataIsAModelDataErrorAndLeavesNoFile() throws Exception {
+        OnnxMl.ModelProto original = TinyGraphs.encoderBlock(11, 16, 9);
+        Path out = dir.resolve("huge.onnx");
+        StampException e = assertThrows(StampException.class, () -> ModelFile.write(original, dir, out, 1000, 4000));
+        assertEquals(StampException.Kind.MODEL_DATA, e.kind());
+        assertTrue(e.getMessage().contains("without its large tensors") && e.getMessage().contains("past protobuf's"), e.getMessage());
+        try (var files = Files.list(dir)) {
+            assertEquals(List.of(), files.map(p -> p.getFileName().toString()).toList(), "no output, data file or temporary file");
+        }
+    }
 }

@@ -3,6 +3,7 @@ package ai.stamp.compiler.passes.linear;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.stamp.compiler.ir.ConstantFolder;
 import ai.stamp.compiler.ir.Tensors;
+import ai.stamp.compiler.quant.QuantizedArithmetic;
 import java.util.Arrays;
 import java.util.Optional;
 
@@ -52,28 +53,18 @@ public final class LayerWeight {
     }
 
     /**
-     * Largest D·max|w| the quantized arithmetic keeps finite: the integer form's zero-point correction multiplies a
-     * column sum (up to 127·D) by its scale (max|w| / 127), and float32 ends at 3.4e38; a tenth of it leaves room for the
-     * activations' own magnitude.
-     */
-    static final double MAX_FEATURES_TIMES_WEIGHT = 3.4e37;
-
-    /**
-     * Why the weight's values cannot be quantized with finite arithmetic (NaN or an infinity; magnitudes that overflow
-     * float32 in the scaled products), or empty; only for an inline weight (external data is read later, streamed).
+     * Why the weight's values cannot be quantized with finite arithmetic ({@link QuantizedArithmetic#problem}), or
+     * empty; only for an inline weight (external data is read later, streamed, and checked there).
      */
     static Optional<String> arithmeticProblem(LinearLayer layer) {
         if (problem(layer) != null) return Optional.empty();
         float maxAbs = 0;
         for (float v : valuesDN(layer)) {
-            if (!Float.isFinite(v)) return Optional.of("weight '" + layer.weight() + "' holds " + v + ", which has no int8 scale");
+            if (!Float.isFinite(v)) { maxAbs = v; break; }
             maxAbs = Math.max(maxAbs, Math.abs(v));
         }
-        if ((double) maxAbs * layer.features() > MAX_FEATURES_TIMES_WEIGHT) {
-            return Optional.of(String.format(java.util.Locale.ROOT, "weight '%s' reaches |w| = %.3g: with %d input features the quantized products"
-                    + " would overflow float32", layer.weight(), maxAbs, layer.features()));
-        }
-        return Optional.empty();
+        String problem = QuantizedArithmetic.problem(maxAbs, layer.features());
+        return problem == null ? Optional.empty() : Optional.of("weight '" + layer.weight() + "' " + problem);
     }
 
     /**

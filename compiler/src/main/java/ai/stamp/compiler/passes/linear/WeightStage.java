@@ -3,6 +3,7 @@ package ai.stamp.compiler.passes.linear;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnx.proto.OnnxMl;
+import ai.stamp.compiler.StampException;
 import ai.stamp.compiler.calibration.CalibrationStats;
 import ai.stamp.compiler.io.ExternalWeights;
 import ai.stamp.compiler.ir.Tensors;
@@ -80,6 +81,17 @@ final class WeightStage {
         };
     }
 
+    private static QuantizedWeight gptq(LinearLayer layer, float[] values, double[] gram, int bits, int block) {
+        try {
+            return Gptq.quantize(values, layer.features(), layer.outputs(), gram, bits, block);
+        } catch (IllegalArgumentException e) {
+            // the Gram matrix comes from the --calib samples: one that damping cannot make positive definite is their problem
+            throw new StampException(StampException.Kind.BAD_OPTION, "layer '" + layer.name() + "': " + e.getMessage()
+                    + " (the --calib samples give its input degenerate statistics: add more or more varied samples, or use --weights rtn"
+                    + bits + ")", e);
+        }
+    }
+
     /** {@code store}: where the initializers go (the layer's graph, or the graph holding a shared original). */
     private Emitted emitInMemory(WeightPlan plan, LinearLayer layer, GraphEditor store, List<NodeProto> nodes) {
         String w = layer.weight();
@@ -89,7 +101,7 @@ final class WeightStage {
         if (plan.form() == WeightPlan.Form.FLOAT) return Emitted.of(store.addInitializer(w + transform.suffix(), floats(layer, values, d, n)));
         int bits = plan.method().bits();
         QuantizedWeight q = plan.kept().isPresent() ? plan.kept().get() : plan.method().isGptq()
-                ? Gptq.quantize(values, d, n, transform.gram(gram(layer), d), bits, plan.block())
+                ? gptq(layer, values, transform.gram(gram(layer), d), bits, plan.block())
                 : RtnQuantizer.quantize(values, d, n, bits, plan.block());
         String prefix = w + transform.suffix() + "_" + kind(plan) + bits;
         if (plan.form() == WeightPlan.Form.PRE_DEQUANTIZED) {
