@@ -76,6 +76,7 @@ public final class CompilePlan {
             if (kvCache.isPresent()) passes.run(new KvCachePass(config));
             // the functions below raise the IR version to 8: IR-3 constants listed as inputs must not become overridable
             if (!passes.editor().functions().isEmpty()) passes.editor().dropInitializerInputsBelowIr4();
+            passes.editor().dropImplausibleShapeHints();
             // last: the initializers nothing reads any more (originals of shared or outer-scope weights, dequantized integers)
             UnusedInitializersPass unused = new UnusedInitializersPass();
             UnusedInitializersPass.Plan cleanup = unused.plan(passes.editor().current());

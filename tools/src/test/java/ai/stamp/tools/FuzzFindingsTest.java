@@ -4,14 +4,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.onnx.proto.OnnxMl;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import ai.stamp.testmodels.TinyGraphs;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -49,9 +53,13 @@ class FuzzFindingsTest {
     void anAbsurdShapeHintIsTreatedAsUnknownAndTheOutputLoads() throws Exception {
         Run r = cli("bigdim_valueinfo.onnx");
         assertEquals(0, r.code(), r.err());
-        try (OrtSession s = OrtEnvironment.getEnvironment().createSession(dir.resolve("out-bigdim_valueinfo.onnx").toString())) {
+        Path out = dir.resolve("out-bigdim_valueinfo.onnx");
+        try (OrtSession s = OrtEnvironment.getEnvironment().createSession(out.toString())) {
             assertFalse(s.getInputNames().isEmpty());
         }
+        // the hint the pass ignored is not repeated in the output (onnx's checker rejects it: CheckedOutputs runs it)
+        OnnxMl.ModelProto written = OnnxMl.ModelProto.parseFrom(Files.readAllBytes(out));
+        assertTrue(written.getGraph().getValueInfoList().stream().noneMatch(v -> v.getName().equals("shp")), written.getGraph().getValueInfoList().toString());
     }
 
     @Test
@@ -87,5 +95,45 @@ class FuzzFindingsTest {
     void levelsThatWouldEmbedHugeMatricesAreABadOption() throws Exception {
         oneLine(cli("big_weight.onnx", "--levels", "12"), 2, "makes blocks of 4096 tokens", "use --levels <= 8 for haar");
         oneLine(cli("nan_weight.onnx", "--transform", "haar2d", "--levels", "5", "--grid", "4x8"), 2, "blocks of 1024 tokens", "--levels <= 4 for haar2d");
+    }
+
+    /**
+     * A NaN in a weight kept as external data is only seen when the weight is streamed, after the layer was planned: a
+     * model-data error (exit 11) naming the tensor, not "bad option", and nothing written.
+     */
+    @Test
+    void aNanWeightInExternalDataIsAModelDataErrorNamingTheTensor() throws Exception {
+        OnnxMl.ModelProto m = TinyGraphs.encoderBlock(13, 8, 1);
+        OnnxMl.GraphProto.Builder g = m.getGraph().toBuilder();
+        for (int i = 0; i < g.getInitializerCount(); i++) {
+            OnnxMl.TensorProto t = g.getInitializer(i);
+            if (!t.getName().equals("Wq")) continue;
+            float[] v = ai.stamp.compiler.ir.Tensors.floats(t);
+            v[5] = Float.NaN;
+            ByteBuffer b = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
+            for (float f : v) b.putFloat(f);
+            Files.write(dir.resolve("nan.onnx.data"), b.array());
+            g.setInitializer(i, OnnxMl.TensorProto.newBuilder().setName("Wq").addAllDims(t.getDimsList()).setDataType(t.getDataType())
+                    .setDataLocation(OnnxMl.TensorProto.DataLocation.EXTERNAL)
+                    .addExternalData(OnnxMl.StringStringEntryProto.newBuilder().setKey("location").setValue("nan.onnx.data"))
+                    .addExternalData(OnnxMl.StringStringEntryProto.newBuilder().setKey("offset").setValue("0"))
+                    .addExternalData(OnnxMl.StringStringEntryProto.newBuilder().setKey("length").setValue(String.valueOf(4 * v.length))));
+        }
+        Path in = dir.resolve("nan.onnx");
+        Files.write(in, m.toBuilder().setGraph(g).build().toByteArray());
+        Path out = dir.resolve("nan-out.onnx");
+        StringWriter err = new StringWriter();
+        int code = StampCli.run(new PrintWriter(new StringWriter()), new PrintWriter(err), in.toString(), out.toString(), "--weights", "rtn8");
+        oneLine(new Run(code, "", err.toString()), 11, "weight 'Wq' (external data) holds NaN, which has no int8 scale", "--exclude");
+        assertFalse(Files.exists(out));
+        assertFalse(Files.exists(dir.resolve("nan-out.onnx.data")));
+    }
+
+    /** An IllegalArgumentException from deep in the pass is a defect of the tool, not the user's option: exit 1, named so. */
+    @Test
+    void anUnexpectedIllegalArgumentIsAnInternalErrorNotABadOption() {
+        assertEquals(1, StampCli.exitCode(new IllegalArgumentException("bufferSize must be >= 0")));
+        assertTrue(StampCli.describe(new IllegalArgumentException("bufferSize must be >= 0")).startsWith("internal error, IllegalArgumentException"));
+        assertEquals(11, StampCli.exitCode(new ai.stamp.compiler.StampException(ai.stamp.compiler.StampException.Kind.MODEL_DATA, "x")));
     }
 }

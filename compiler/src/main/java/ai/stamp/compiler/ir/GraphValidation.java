@@ -14,21 +14,66 @@ import java.util.Set;
 /**
  * The defects ONNX Runtime refuses a model for, checked before anything is rewritten so that such a model is refused
  * (exit 6, naming the node and the defect) instead of rewritten into another model ORT cannot load: a node reading a
- * tensor nothing defines, a tensor defined twice, a cycle, and a MatMul/Gemm whose operands' element types differ.
- * Nodes may come in any order (ORT sorts them); names of enclosing graphs are visible in If/Loop/Scan bodies.
+ * tensor nothing defines, a tensor defined twice, a cycle, a MatMul/Gemm whose operands' element types differ, a
+ * default-domain node that does not fit its op's schema ({@link NodeSchemaCheck}: unknown op, input/output count,
+ * attributes) and element types that break the ops' type constraints or the graph's declarations ({@link TypeCheck}).
+ * Nodes may come in any order (ORT sorts them); names and types of enclosing graphs are visible in If/Loop/Scan bodies.
  */
 public final class GraphValidation {
-    private GraphValidation() {}
+    /** The model's default-domain opset (0: none imported, schemas not checked). */
+    private final int opset;
+    /** Model-local functions as {@code domain:name}: nodes calling them have no op schema. */
+    private final Set<String> functions;
+
+    private GraphValidation(int opset, Set<String> functions) {
+        this.opset = opset;
+        this.functions = functions;
+    }
 
     public static void requireValid(OnnxMl.ModelProto model, String where) {
-        defect(model.getGraph(), Set.of()).ifPresent(d -> {
+        int opset = 0;
+        for (OnnxMl.OperatorSetIdProto o : model.getOpsetImportList()) {
+            if (o.getDomain().isEmpty() || o.getDomain().equals("ai.onnx")) opset = (int) o.getVersion();
+        }
+        Set<String> functions = new HashSet<>();
+        for (OnnxMl.FunctionProto f : model.getFunctionsList()) functions.add(f.getDomain() + ":" + f.getName());
+        Optional<String> untyped = untypedInput(model.getGraph());
+        (untyped.isPresent() ? untyped : new GraphValidation(opset, functions).defect(model.getGraph(), Set.of(), Map.of())).ifPresent(d -> {
             throw new StampException(StampException.Kind.UNSUPPORTED_MODEL, where + " is not a valid ONNX graph: " + d
                     + " (ONNX Runtime refuses it too); fix the export");
         });
     }
 
-    /** The first defect of {@code g}, whose enclosing graphs define {@code outer}. */
-    static Optional<String> defect(OnnxMl.GraphProto g, Set<String> outer) {
+    /**
+     * {@code g} with its Constant nodes' inputs dropped: ONNX Runtime turns every Constant node into an initializer
+     * before it checks the graph, so what a Constant "reads" never matters to it (nor to the cycle check).
+     */
+    private static OnnxMl.GraphProto constantsWithoutInputs(OnnxMl.GraphProto g) {
+        OnnxMl.GraphProto.Builder b = null;
+        for (int i = 0; i < g.getNodeCount(); i++) {
+            NodeProto n = g.getNode(i);
+            if (!n.getOpType().equals("Constant") || !n.getDomain().isEmpty() || n.getInputCount() == 0) continue;
+            if (b == null) b = g.toBuilder();
+            b.setNode(i, n.toBuilder().clearInput());
+        }
+        return b == null ? g : b.build();
+    }
+
+    /** A main-graph input without a type (ORT needs one for each input a caller feeds; an initializer's comes from its data). */
+    private static Optional<String> untypedInput(OnnxMl.GraphProto g) {
+        Set<String> initializers = new HashSet<>();
+        for (OnnxMl.TensorProto t : g.getInitializerList()) initializers.add(t.getName());
+        for (OnnxMl.ValueInfoProto v : g.getInputList()) {
+            if (v.getType().getValueCase() == OnnxMl.TypeProto.ValueCase.VALUE_NOT_SET && !initializers.contains(v.getName())) {
+                return Optional.of("graph input '" + v.getName() + "' has no type");
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** The first defect of {@code g}, whose enclosing graphs define the names {@code outer}, of {@code outerTypes} where known. */
+    private Optional<String> defect(OnnxMl.GraphProto graph, Set<String> outer, Map<String, Integer> outerTypes) {
+        OnnxMl.GraphProto g = constantsWithoutInputs(graph);
         Set<String> defined = new HashSet<>(outer);
         Map<String, Integer> elemTypes = new HashMap<>();
         for (OnnxMl.ValueInfoProto v : g.getInputList()) {
@@ -56,14 +101,32 @@ public final class GraphValidation {
             }
             Optional<String> types = operandTypes(n, elemTypes);
             if (types.isPresent()) return types;
+            Optional<String> dims = matMulInnerDims(n, g);
+            if (dims.isPresent()) return dims;
         }
-        Optional<String> cycle = cycle(g.getNodeList(), producer);
-        if (cycle.isPresent()) return cycle;
+        List<NodeProto> order = topologicalOrder(g.getNodeList(), producer);
+        if (order.size() < g.getNodeCount()) {
+            Set<NodeProto> placed = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+            placed.addAll(order);
+            for (NodeProto n : g.getNodeList()) {
+                if (!placed.contains(n)) return Optional.of("node '" + Graph.nameOf(n) + "' is on a cycle (it depends on its own output)");
+            }
+        }
+        Map<String, Integer> types = new HashMap<>();
+        if (opset > 0) {
+            for (NodeProto n : order) {
+                if (!(n.getDomain().isEmpty() || n.getDomain().equals("ai.onnx")) || functions.contains(n.getDomain() + ":" + n.getOpType())) continue;
+                Optional<String> d = NodeSchemaCheck.defect(n, opset);
+                if (d.isPresent()) return d;
+            }
+            Optional<String> d = TypeCheck.defect(g, order, opset, outerTypes, types);
+            if (d.isPresent()) return d;
+        }
         for (NodeProto n : g.getNodeList()) {
             for (OnnxMl.AttributeProto a : n.getAttributeList()) {
                 List<OnnxMl.GraphProto> bodies = a.hasG() ? List.of(a.getG()) : a.getGraphsList();
                 for (OnnxMl.GraphProto body : bodies) {
-                    Optional<String> d = defect(body, all);
+                    Optional<String> d = defect(body, all, types);
                     if (d.isPresent()) return Optional.of(d.get() + " (in the " + a.getName() + " of '" + Graph.nameOf(n) + "')");
                 }
             }
@@ -82,8 +145,37 @@ public final class GraphValidation {
                 + "' by " + OnnxMl.TensorProto.DataType.forNumber(b) + " '" + n.getInput(1) + "' (its operands need one element type)");
     }
 
-    /** Kahn's algorithm over the node inputs this graph's nodes produce: a node left over sits on a cycle. */
-    private static Optional<String> cycle(List<NodeProto> nodes, Map<String, NodeProto> producer) {
+    /**
+     * A MatMul whose weight is an initializer of rank ≥ 2 and whose activation declares a static last dimension that is
+     * not the weight's second-last: ORT's shape inference rejects it ("Incompatible dimensions for matrix multiplication").
+     */
+    private static Optional<String> matMulInnerDims(NodeProto n, OnnxMl.GraphProto g) {
+        if (!n.getDomain().isEmpty() || !n.getOpType().equals("MatMul") || n.getInputCount() != 2) return Optional.empty();
+        OnnxMl.TensorProto w = null;
+        for (OnnxMl.TensorProto t : g.getInitializerList()) if (t.getName().equals(n.getInput(1))) w = t;
+        if (w == null || w.getDimsCount() < 2) return Optional.empty();
+        long inner = w.getDimsList().get(w.getDimsCount() - 2);
+        for (OnnxMl.ValueInfoProto v : declarations(g)) {
+            if (!v.getName().equals(n.getInput(0)) || !v.getType().hasTensorType() || !v.getType().getTensorType().hasShape()) continue;
+            List<OnnxMl.TensorShapeProto.Dimension> dims = v.getType().getTensorType().getShape().getDimList();
+            if (dims.isEmpty() || !dims.get(dims.size() - 1).hasDimValue()) continue;
+            long last = dims.get(dims.size() - 1).getDimValue();
+            if (last != inner) {
+                return Optional.of("MatMul '" + Graph.nameOf(n) + "' multiplies '" + n.getInput(0) + "' (last dimension " + last + ") by '"
+                        + w.getName() + "' " + w.getDimsList() + ": the inner dimensions differ");
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static List<OnnxMl.ValueInfoProto> declarations(OnnxMl.GraphProto g) {
+        List<OnnxMl.ValueInfoProto> all = new java.util.ArrayList<>(g.getInputList());
+        all.addAll(g.getValueInfoList());
+        return all;
+    }
+
+    /** Kahn's algorithm over the node inputs this graph's nodes produce: the nodes in an order producers-first; one on a cycle is left out. */
+    private static List<NodeProto> topologicalOrder(List<NodeProto> nodes, Map<String, NodeProto> producer) {
         Map<NodeProto, Integer> waiting = new java.util.IdentityHashMap<>();
         Map<NodeProto, List<NodeProto>> readers = new java.util.IdentityHashMap<>();
         for (NodeProto n : nodes) {
@@ -99,16 +191,12 @@ public final class GraphValidation {
         }
         ArrayDeque<NodeProto> ready = new ArrayDeque<>();
         for (NodeProto n : nodes) if (waiting.get(n) == 0) ready.add(n);
-        int done = 0;
+        List<NodeProto> order = new java.util.ArrayList<>(nodes.size());
         while (!ready.isEmpty()) {
             NodeProto n = ready.poll();
-            done++;
+            order.add(n);
             for (NodeProto r : readers.getOrDefault(n, List.of())) if (waiting.merge(r, -1, Integer::sum) == 0) ready.add(r);
         }
-        if (done == nodes.size()) return Optional.empty();
-        for (NodeProto n : nodes) {
-            if (waiting.get(n) > 0) return Optional.of("node '" + Graph.nameOf(n) + "' is on a cycle (it depends on its own output)");
-        }
-        return Optional.empty();
+        return order;
     }
 }

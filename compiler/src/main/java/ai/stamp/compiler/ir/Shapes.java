@@ -120,7 +120,7 @@ public final class Shapes {
     }
 
     /** Ranks above this in a shape hint are treated as unknown (ONNX Runtime's kernels stop far below it). */
-    static final int MAX_PLAUSIBLE_RANK = 1024;
+    public static final int MAX_PLAUSIBLE_RANK = 1024;
 
     private long[] reshapeOutput(NodeProto n, long[] a) {
         long[] target = ConstantValues.longs(graph, n.getInput(1)).orElse(null);

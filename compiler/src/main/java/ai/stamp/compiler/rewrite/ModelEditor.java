@@ -118,6 +118,34 @@ public final class ModelEditor {
         model = model.toBuilder().setGraph(g).build();
     }
 
+    /**
+     * Drops the main graph's value_info entries that claim an absurd length for a shape operand (a Reshape/Expand
+     * shape or a ConstantOfShape input longer than {@link ai.stamp.compiler.ir.Shapes#MAX_PLAUSIBLE_RANK}): the pass
+     * treated them as unknown, as ONNX Runtime does, and the output does not repeat a claim onnx's checker rejects.
+     */
+    public void dropImplausibleShapeHints() {
+        commit();
+        java.util.Set<String> shapeOperands = new java.util.HashSet<>();
+        for (OnnxMl.NodeProto n : model.getGraph().getNodeList()) {
+            if (!n.getDomain().isEmpty()) continue;
+            int operand = switch (n.getOpType()) {
+                case "Reshape", "Expand" -> 1;
+                case "ConstantOfShape" -> 0;
+                default -> -1;
+            };
+            if (operand >= 0 && n.getInputCount() > operand) shapeOperands.add(n.getInput(operand));
+        }
+        OnnxMl.GraphProto g = model.getGraph();
+        java.util.List<OnnxMl.ValueInfoProto> kept = new java.util.ArrayList<>();
+        for (OnnxMl.ValueInfoProto v : g.getValueInfoList()) {
+            java.util.List<OnnxMl.TensorShapeProto.Dimension> dims = v.getType().getTensorType().getShape().getDimList();
+            boolean absurd = shapeOperands.contains(v.getName()) && dims.size() == 1
+                    && dims.get(0).getDimValue() > ai.stamp.compiler.ir.Shapes.MAX_PLAUSIBLE_RANK;
+            if (!absurd) kept.add(v);
+        }
+        if (kept.size() < g.getValueInfoCount()) model = model.toBuilder().setGraph(g.toBuilder().clearValueInfo().addAllValueInfo(kept)).build();
+    }
+
     /** The finished model: every graph edit, then the functions, opset imports, IR version and metadata. */
     public OnnxMl.ModelProto build() {
         commit();
