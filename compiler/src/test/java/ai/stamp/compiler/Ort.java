@@ -11,7 +11,10 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
 
-/** Runs a ModelProto in ONNX Runtime (CPU) on float, float16, float64, int32, int64 or bool inputs; test helper. */
+/**
+ * Runs a ModelProto in ONNX Runtime (CPU) on float, float16, float64, int32, int64 or bool inputs; test helper. A
+ * rewritten model is first given to onnx.checker with full checks ({@link ai.stamp.testmodels.OnnxChecker}).
+ */
 public final class Ort {
     private Ort() {}
 
@@ -45,6 +48,7 @@ public final class Ort {
 
     /** As {@link #run(OnnxMl.ModelProto, Map)} with extra session config entries. */
     public static Map<String, float[]> run(OnnxMl.ModelProto model, Map<String, Object> inputs, Map<String, String> config) {
+        ai.stamp.testmodels.OnnxChecker.requireValidIfRewritten(model); // every rewrite a test runs passes ONNX's full checker too
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
             opts.setIntraOpNumThreads(1);

@@ -200,7 +200,7 @@ class WeightChainsTest {
         // W itself is also read by another node: the Transpose and its source stay
         OnnxMl.ModelProto sharedW = model(Chain.LINEAR_EXPORT, 13, g -> {
             g.node("ReduceSum", "w_sum", List.of("W"), List.of("w_sum"));
-            g.output("w_sum");
+            g.output("w_sum", 1, 1);
         });
         StampResult r = StampCompiler.compile(sharedW, config);
         assertTrue(detail(r).endsWith("W8 rtn per-channel as DequantizeLinear(int8); original 'W' kept (read elsewhere)"), detail(r));
@@ -209,7 +209,7 @@ class WeightChainsTest {
         // the source is also read by another node: the Transpose goes, the source stays
         OnnxMl.ModelProto sharedSource = model(Chain.LINEAR_EXPORT, 13, g -> {
             g.node("ReduceSum", "w_sum", List.of("fc.weight"), List.of("w_sum"));
-            g.output("w_sum");
+            g.output("w_sum", 1, 1);
         });
         r = StampCompiler.compile(sharedSource, config);
         assertTrue(detail(r).endsWith("; original 'fc.weight' kept (read elsewhere)"), detail(r));
@@ -220,9 +220,11 @@ class WeightChainsTest {
             GraphBuilder body = new GraphBuilder(0);
             body.node("Identity", "inner", List.of("W_shape"), List.of("b_shape"));
             body.graph().addOutput(OnnxMl.ValueInfoProto.newBuilder().setName("b_shape").setType(OnnxMl.TypeProto.newBuilder()
-                    .setTensorType(OnnxMl.TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.INT64_VALUE))));
+                    .setTensorType(OnnxMl.TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.INT64_VALUE)
+                            .setShape(OnnxMl.TensorShapeProto.newBuilder().addDim(OnnxMl.TensorShapeProto.Dimension.newBuilder())))));
             g.graph().addInput(OnnxMl.ValueInfoProto.newBuilder().setName("cond").setType(OnnxMl.TypeProto.newBuilder()
-                    .setTensorType(OnnxMl.TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.BOOL_VALUE))));
+                    .setTensorType(OnnxMl.TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.BOOL_VALUE)
+                            .setShape(OnnxMl.TensorShapeProto.newBuilder()))));
             g.node("If", "branch", List.of("cond"), List.of("shape_out"), GraphBuilder.graphAttr("then_branch", body.graph().setName("t").build()),
                     GraphBuilder.graphAttr("else_branch", body.graph().setName("e").build()));
         });

@@ -493,8 +493,10 @@ class IntegerFormExactnessTest {
                     g.addNode(add);
                     for (String in : add.getInputList()) if (!in.equals(l.output())) g.addInitializer(constant(main, in).orElseThrow());
                 }
+                OnnxMl.TensorShapeProto.Builder shape = OnnxMl.TensorShapeProto.newBuilder();
+                for (long d : values.get(output).shape()) shape.addDim(OnnxMl.TensorShapeProto.Dimension.newBuilder().setDimValue(d));
                 g.addOutput(OnnxMl.ValueInfoProto.newBuilder().setName(output).setType(OnnxMl.TypeProto.newBuilder()
-                        .setTensorType(OnnxMl.TypeProto.Tensor.newBuilder().setElemType(OnnxMl.TensorProto.DataType.FLOAT_VALUE))));
+                        .setTensorType(OnnxMl.TypeProto.Tensor.newBuilder().setElemType(OnnxMl.TensorProto.DataType.FLOAT_VALUE).setShape(shape))));
                 layers.add(new Layer(l.name(), output, values.get(output).data(), l.weight(), l.features(), l.outputs()));
             }
             OnnxMl.ModelProto m = OnnxMl.ModelProto.newBuilder().setIrVersion(model.getIrVersion()).setProducerName("layers-alone")

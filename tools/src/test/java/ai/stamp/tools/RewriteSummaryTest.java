@@ -76,8 +76,7 @@ class RewriteSummaryTest {
                     GraphBuilder.intAttr("to", OnnxMl.TensorProto.DataType.FLOAT_VALUE));
             h = g.op("MatMul", "m" + i, h, w);
         }
-        g.graph().addOutput(OnnxMl.ValueInfoProto.newBuilder().setName(h).setType(OnnxMl.TypeProto.newBuilder()
-                .setTensorType(OnnxMl.TypeProto.Tensor.newBuilder().setElemType(OnnxMl.TensorProto.DataType.FLOAT_VALUE))));
+        g.output(h, "batch", "seq", 8);
         Path in = dir.resolve("in.onnx");
         Files.write(in, g.model(13, 8).toByteArray());
         CliTest.Run r = cli(in.toString(), dir.resolve("out.onnx").toString(), "--weights", "rtn8");

@@ -50,6 +50,8 @@ public final class ModelFuzzer {
         ABSURD_SHAPE_HINT, NON_FINITE_WEIGHT, HUGE_WEIGHT, DUPLICATE_OPSET, INTEGER_WEIGHT, SHARED_WEIGHT }
 
     static final Set<Integer> DOCUMENTED = documented();
+    /** What GraphValidation's refusals say: a model refused so must be one ONNX Runtime rejects too. */
+    private static final String INVALID_GRAPH = "is not a valid ONNX graph";
     private static final String[][] OPTION_SETS = {
         {}, {"--allow-noop"}, {"--weights", "rtn8", "--allow-noop"}, {"--transform", "haar2d", "--allow-noop"},
         {"--mode", "baseline"}, {"--dequantize-weights", "--allow-noop"}, {"--rotate", "hadamard", "--weights", "rtn4", "--allow-noop"},
@@ -71,7 +73,11 @@ public final class ModelFuzzer {
         public final Map<Integer, Integer> exitCodes = new TreeMap<>();
         public int ortLoadedOutput;
         public int ortRejectsInputToo;
-        /** Exit 0 with an output declaring a dim above 2^31: not given to ORT, whose session creation hangs on such shapes. */
+        /** Exit 6 "not a valid ONNX graph" on an input ORT rejects too (a refusal ORT does not confirm is a finding). */
+        public int refusedInvalid;
+        /** For the exit-0 cases whose mutated input ORT rejects too: ORT's reason (digits and quoted names blanked), with a count and the first case. */
+        public final Map<String, int[]> inputRejections = new TreeMap<>();
+        /** An exit-0 output or an input refused as invalid declaring a dim above 2^31: not given to ORT, whose session creation hangs on such shapes. */
         public int ortSkippedHugeDims;
         public final List<Finding> findings = new ArrayList<>();
         public long millis;
@@ -83,6 +89,10 @@ public final class ModelFuzzer {
             sb.append("exit codes: ").append(exitCodes).append('\n');
             sb.append("exit 0: ORT loaded the output ").append(ortLoadedOutput).append(", ORT rejects the mutated input too ")
                     .append(ortRejectsInputToo).append(", not given to ORT (a declared dim > 2^31) ").append(ortSkippedHugeDims).append('\n');
+            sb.append("exit 6 as an invalid graph, ORT rejecting the input too: ").append(refusedInvalid).append('\n');
+            inputRejections.entrySet().stream().sorted((a, b) -> b.getValue()[0] - a.getValue()[0]).forEach(e ->
+                    sb.append("  input rejected by ORT, rewritten with exit 0: ").append(e.getValue()[0]).append(" × ")
+                            .append(e.getKey()).append(" (first: case ").append(e.getValue()[1]).append(")\n"));
             for (Finding f : findings) sb.append(f).append('\n');
             return sb.toString();
         }
@@ -91,6 +101,7 @@ public final class ModelFuzzer {
     private final List<byte[]> seeds = new ArrayList<>();
     private final byte[] miniLm;
     private final byte[] miniLmQuantized;
+    private final byte[] ppOcr;
     private final Path work;
     private final boolean verbose;
 
@@ -111,14 +122,19 @@ public final class ModelFuzzer {
         seeds.add(ai.stamp.testmodels.QuantizedGraphs.qdq(13).toByteArray());
         seeds.add(ai.stamp.testmodels.QuantizedGraphs.dynamic(13).toByteArray());
         byte[] q = null;
+        byte[] ocr = null;
         if (realSeeds) try {
-            // a real decoder (KV cache, GQA, RoPE: 1.2 MB, in the mix), and the real int8 MiniLM (23 MB: 1 case in 50)
+            // a real decoder (KV cache, GQA, RoPE: 1.2 MB, in the mix, float32 and float16), the real int8 MiniLM
+            // (23 MB) and the PP-OCRv4 recognizer (a conv front end, 11 MB): 1 case in 50 each
             seeds.add(Files.readAllBytes(RealModels.stories260K()));
+            seeds.add(Files.readAllBytes(RealModels.stories260KFp16()));
             q = Files.readAllBytes(RealModels.miniLmQuantized());
+            ocr = Files.readAllBytes(RealModels.ppOcrV4Rec());
         } catch (IOException | RuntimeException e) {
             System.err.println("ModelFuzzer: a real seed model is not available (" + e.getMessage() + ")");
         }
         this.miniLmQuantized = q;
+        this.ppOcr = ocr;
         byte[] m = null;
         if (withMiniLm) {
             try {
@@ -135,6 +151,7 @@ public final class ModelFuzzer {
         double seconds = 300;
         long seed = 1;
         int only = -1;
+        int from = 0;
         boolean minilm = false;
         boolean verbose = false;
         for (int i = 0; i < args.length; i++) {
@@ -143,14 +160,15 @@ public final class ModelFuzzer {
                 case "--seconds" -> seconds = Double.parseDouble(args[++i]);
                 case "--seed" -> seed = Long.parseLong(args[++i]);
                 case "--case" -> only = Integer.parseInt(args[++i]);
+                case "--from" -> from = Integer.parseInt(args[++i]);
                 case "--minilm" -> minilm = true;
                 case "-v" -> verbose = true;
-                default -> { System.err.println("usage: ModelFuzzer [--cases N] [--seconds S] [--seed S] [--case I] [--minilm] [-v]"); System.exit(2); }
+                default -> { System.err.println("usage: ModelFuzzer [--cases N] [--from I] [--seconds S] [--seed S] [--case I] [--minilm] [-v]"); System.exit(2); }
             }
         }
         Path work = Files.createTempDirectory("stamp-fuzz");
         ModelFuzzer f = new ModelFuzzer(work, minilm, verbose);
-        Summary s = only >= 0 ? f.run(seed, only, only + 1, Long.MAX_VALUE) : f.run(seed, 0, cases, (long) (seconds * 1000));
+        Summary s = only >= 0 ? f.run(seed, only, only + 1, Long.MAX_VALUE) : f.run(seed, from, from + cases, (long) (seconds * 1000));
         System.out.print(s);
         System.exit(s.findings.isEmpty() ? 0 : 1);
     }
@@ -166,7 +184,7 @@ public final class ModelFuzzer {
                 Random r = new Random(seed * 1_000_003L + i);
                 int pick = r.nextInt(50);
                 byte[] base = pick == 0 && miniLm != null ? miniLm : pick == 1 && miniLmQuantized != null ? miniLmQuantized
-                        : seeds.get(r.nextInt(seeds.size()));
+                        : pick == 2 && ppOcr != null ? ppOcr : seeds.get(r.nextInt(seeds.size()));
                 Kind kind = Kind.values()[r.nextInt(Kind.values().length)];
                 byte[] input;
                 try {
@@ -236,16 +254,36 @@ public final class ModelFuzzer {
             s.exitCodes.merge(code, 1, Integer::sum);
             if (!DOCUMENTED.contains(code)) {
                 s.findings.add(new Finding(seed, index, kind, "exit " + code + " with options " + Arrays.toString(options) + ": " + err.toString().strip()));
+            } else if (code == StampException.Kind.UNSUPPORTED_MODEL.exitCode() && err.toString().contains(INVALID_GRAPH)) {
+                // the input check claims ORT refuses the model: ORT must agree
+                if (hugeDims(in)) {
+                    s.ortSkippedHugeDims++;
+                } else if (ortRejects(in) == null) {
+                    s.findings.add(new Finding(seed, index, kind, "refused as invalid, but ORT loads the input: " + err.toString().strip()));
+                } else {
+                    s.refusedInvalid++;
+                }
             } else if (code == 0 && Files.exists(out) && hugeDims(out)) {
                 s.ortSkippedHugeDims++;
             } else if (code == 0 && Files.exists(out)) {
                 String why = ortRejects(out);
+                String inputWhy;
                 if (why == null) s.ortLoadedOutput++;
-                else if (ortRejects(in) != null) s.ortRejectsInputToo++;
+                else if ((inputWhy = ortRejects(in)) != null) {
+                    s.ortRejectsInputToo++;
+                    s.inputRejections.computeIfAbsent(category(inputWhy), c -> new int[] {0, index})[0]++;
+                }
                 else s.findings.add(new Finding(seed, index, kind, "ORT rejects the output but loads the input (" + why + ") with options " + Arrays.toString(options)));
             }
         }
         return new int[] {code};
+    }
+
+    /** ORT's message with what varies between cases (numbers, quoted names, paths) blanked, so that like reasons count together. */
+    static String category(String ortMessage) {
+        String m = ortMessage.replaceAll("\\[ONNXRuntimeError\\] : \\d+ : [A-Z_]+ : ", "")
+                .replaceAll("/[^ :]*\\.onnx", "MODEL").replaceAll("'[^']*'", "'…'").replaceAll("\\d+", "N");
+        return m.length() > 160 ? m.substring(0, 160) + "…" : m;
     }
 
     /** Whether a graph input/output/value_info of the model declares a dim above 2^31 (ORT session creation can hang on it). */

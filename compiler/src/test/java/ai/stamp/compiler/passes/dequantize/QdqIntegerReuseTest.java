@@ -46,7 +46,7 @@ class QdqIntegerReuseTest {
         g.addNode(Variants.n("Relu", "relu", List.of("h"), "hr"));
         g.addNode(Variants.n("DequantizeLinear", "W2_dq", List.of("W2_q", "W2_scale", "W2_zp"), "W2", GraphBuilder.intAttr("axis", 0)));
         g.addNode(Variants.n("Gemm", "fc2", List.of("hr", "W2"), "y", GraphBuilder.intAttr("transB", 1)));
-        g.addOutput(OnnxMl.ValueInfoProto.newBuilder().setName("y"));
+        g.addOutput(Variants.valueInfo("y", TensorProto.newBuilder().setDataType(1).addDims(10).addDims(8).build()));
         return OnnxMl.ModelProto.newBuilder().setIrVersion(8)
                 .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain("").setVersion(17)).setGraph(g).build();
     }
