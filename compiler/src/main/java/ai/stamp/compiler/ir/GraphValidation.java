@@ -103,6 +103,8 @@ public final class GraphValidation {
             if (types.isPresent()) return types;
             Optional<String> dims = matMulInnerDims(n, g);
             if (dims.isPresent()) return dims;
+            Optional<String> branches = ifBranchOutputs(n);
+            if (branches.isPresent()) return branches;
         }
         List<NodeProto> order = topologicalOrder(g.getNodeList(), producer);
         if (order.size() < g.getNodeCount()) {
@@ -160,12 +162,26 @@ public final class GraphValidation {
             List<OnnxMl.TensorShapeProto.Dimension> dims = v.getType().getTensorType().getShape().getDimList();
             if (dims.isEmpty() || !dims.get(dims.size() - 1).hasDimValue()) continue;
             long last = dims.get(dims.size() - 1).getDimValue();
-            if (last != inner) {
+            if (last >= 0 && last != inner) { // a negative dim_value is read as unknown, as ORT reads it
                 return Optional.of("MatMul '" + Graph.nameOf(n) + "' multiplies '" + n.getInput(0) + "' (last dimension " + last + ") by '"
                         + w.getName() + "' " + w.getDimsList() + ": the inner dimensions differ");
             }
         }
         return Optional.empty();
+    }
+
+    /** An If's two branches and the node itself have one count of outputs (ORT's If type inference requires it). */
+    private static Optional<String> ifBranchOutputs(NodeProto n) {
+        if (!n.getDomain().isEmpty() || !n.getOpType().equals("If")) return Optional.empty();
+        Map<String, Integer> counts = new java.util.LinkedHashMap<>();
+        for (OnnxMl.AttributeProto a : n.getAttributeList()) {
+            if (a.hasG() && (a.getName().equals("then_branch") || a.getName().equals("else_branch"))) counts.put(a.getName(), a.getG().getOutputCount());
+        }
+        if (counts.size() < 2) return Optional.empty();
+        int then = counts.get("then_branch"), otherwise = counts.get("else_branch");
+        if (then == otherwise && then == n.getOutputCount()) return Optional.empty();
+        return Optional.of("If '" + Graph.nameOf(n) + "' has " + n.getOutputCount() + " outputs, its then_branch " + then + " and its else_branch "
+                + otherwise + " (they need one count)");
     }
 
     private static List<OnnxMl.ValueInfoProto> declarations(OnnxMl.GraphProto g) {

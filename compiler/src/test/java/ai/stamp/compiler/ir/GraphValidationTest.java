@@ -116,6 +116,25 @@ class GraphValidationTest {
     }
 
     @Test
+    void aNegativeDeclaredDimensionIsUnknownNotAMismatch() {
+        // found by the fuzzer: ORT reads dim_value -1 as unknown and loads the model
+        ModelProto.Builder b = BLOCK.toBuilder();
+        b.getGraphBuilder().getInputBuilder(0).getTypeBuilder().getTensorTypeBuilder().getShapeBuilder().getDimBuilder(2).setDimValue(-1);
+        assertFalse(ortRejects(b.build()));
+        assertDoesNotThrow(() -> GraphValidation.requireValid(b.build(), "m"));
+    }
+
+    @Test
+    void anIfWhoseBranchesGiveDifferentCountsOfOutputs() {
+        ModelProto.Builder b = TinyGraphs.linearInsideIf(13, 8, 4).toBuilder();
+        OnnxMl.NodeProto.Builder ifNode = b.getGraphBuilder().getNodeBuilder(0);
+        for (OnnxMl.AttributeProto.Builder a : ifNode.getAttributeBuilderList()) {
+            if (a.getName().equals("else_branch")) a.getGBuilder().addOutput(a.getG().getOutput(0).toBuilder().setName("x"));
+        }
+        assertRefused(b.build(), "If 'if' has 1 outputs, its then_branch 1 and its else_branch 2 (they need one count)");
+    }
+
+    @Test
     void anAttributeTheOpDoesNotDefine() {
         assertRefused(withNode(BLOCK, "softmax", n -> n.addAttribute(GraphBuilder.intsAttr("axes", 1))),
                 "node 'softmax' (Softmax-13) has attribute 'axes', which the op does not define");

@@ -36,11 +36,16 @@ import java.util.stream.Collectors;
  * from the output, unless ORT rejects the mutated input too (counted separately).
  *
  * <pre>
- * java -cp tools/target/stamp-onnx.jar ai.stamp.tools.fuzz.ModelFuzzer [--cases N] [--seconds S] [--seed S] [--case I] [--minilm]
+ * java -cp tools/target/stamp-onnx.jar ai.stamp.tools.fuzz.ModelFuzzer [--cases N] [--from I] [--seconds S] [--seed S]
+ *     [--case I] [--minilm] [--onnx-checker] [-v]
  * </pre>
  * Case {@code I} of seed {@code S} is reproducible on its own with {@code --seed S --case I} (add {@code -v} for the
- * CLI's stderr). The seeds are TinyGraphs models (encoder block at opsets 11/13/17/21, ViT-like, If body, a QDQ and a
- * dynamic-quantized variant); {@code --minilm} adds all-MiniLM-L6-v2 (90 MB, slow, picked for 1 case in 50).
+ * CLI's stderr); {@code --from I} starts a run at case I, so that two processes can share one seed's range. The seeds
+ * are TinyGraphs models (encoder block at opsets 11/13/17/21, ViT-like, If body, a QDQ and a dynamic-quantized
+ * variant), stories260K in float32 and float16, and, 1 case in 50 each, the int8 MiniLM and PP-OCRv4's recognizer;
+ * {@code --minilm} adds all-MiniLM-L6-v2 (90 MB, slow, 1 case in 50). A model refused as an invalid graph (exit 6)
+ * must be one ORT rejects too; {@code --onnx-checker} also gives every output ORT loads to onnx's full checker, which
+ * must accept it when it accepts the input.
  */
 public final class ModelFuzzer {
     /** The mutation applied to a case. */
@@ -79,6 +84,9 @@ public final class ModelFuzzer {
         public final Map<String, int[]> inputRejections = new TreeMap<>();
         /** An exit-0 output or an input refused as invalid declaring a dim above 2^31: not given to ORT, whose session creation hangs on such shapes. */
         public int ortSkippedHugeDims;
+        /** With {@code --onnx-checker}: exit-0 outputs onnx's full checker accepts, and those it rejects as it rejects the input. */
+        public int checkerAcceptedOutput;
+        public int checkerRejectsInputToo;
         public final List<Finding> findings = new ArrayList<>();
         public long millis;
 
@@ -90,6 +98,10 @@ public final class ModelFuzzer {
             sb.append("exit 0: ORT loaded the output ").append(ortLoadedOutput).append(", ORT rejects the mutated input too ")
                     .append(ortRejectsInputToo).append(", not given to ORT (a declared dim > 2^31) ").append(ortSkippedHugeDims).append('\n');
             sb.append("exit 6 as an invalid graph, ORT rejecting the input too: ").append(refusedInvalid).append('\n');
+            if (checkerAcceptedOutput + checkerRejectsInputToo > 0) {
+                sb.append("onnx.checker (full_check) on the outputs ORT loaded: accepted ").append(checkerAcceptedOutput)
+                        .append(", rejected as it rejects the input ").append(checkerRejectsInputToo).append('\n');
+            }
             inputRejections.entrySet().stream().sorted((a, b) -> b.getValue()[0] - a.getValue()[0]).forEach(e ->
                     sb.append("  input rejected by ORT, rewritten with exit 0: ").append(e.getValue()[0]).append(" × ")
                             .append(e.getKey()).append(" (first: case ").append(e.getValue()[1]).append(")\n"));
@@ -104,6 +116,8 @@ public final class ModelFuzzer {
     private final byte[] ppOcr;
     private final Path work;
     private final boolean verbose;
+    /** Whether exit-0 outputs also go to onnx's full checker ({@code --onnx-checker}; needs Python with onnx). */
+    private boolean onnxChecker;
 
     public ModelFuzzer(Path work, boolean withMiniLm, boolean verbose) { this(work, withMiniLm, verbose, true); }
 
@@ -154,6 +168,7 @@ public final class ModelFuzzer {
         int from = 0;
         boolean minilm = false;
         boolean verbose = false;
+        boolean checker = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--cases" -> cases = Integer.parseInt(args[++i]);
@@ -163,11 +178,13 @@ public final class ModelFuzzer {
                 case "--from" -> from = Integer.parseInt(args[++i]);
                 case "--minilm" -> minilm = true;
                 case "-v" -> verbose = true;
-                default -> { System.err.println("usage: ModelFuzzer [--cases N] [--from I] [--seconds S] [--seed S] [--case I] [--minilm] [-v]"); System.exit(2); }
+                case "--onnx-checker" -> checker = true;
+                default -> { System.err.println("usage: ModelFuzzer [--cases N] [--from I] [--seconds S] [--seed S] [--case I] [--minilm] [--onnx-checker] [-v]"); System.exit(2); }
             }
         }
         Path work = Files.createTempDirectory("stamp-fuzz");
         ModelFuzzer f = new ModelFuzzer(work, minilm, verbose);
+        f.onnxChecker = checker;
         Summary s = only >= 0 ? f.run(seed, only, only + 1, Long.MAX_VALUE) : f.run(seed, from, from + cases, (long) (seconds * 1000));
         System.out.print(s);
         System.exit(s.findings.isEmpty() ? 0 : 1);
@@ -268,7 +285,10 @@ public final class ModelFuzzer {
             } else if (code == 0 && Files.exists(out)) {
                 String why = ortRejects(out);
                 String inputWhy;
-                if (why == null) s.ortLoadedOutput++;
+                if (why == null) {
+                    s.ortLoadedOutput++;
+                    if (onnxChecker) checkerVerdict(in, out, options, s, seed, index, kind);
+                }
                 else if ((inputWhy = ortRejects(in)) != null) {
                     s.ortRejectsInputToo++;
                     s.inputRejections.computeIfAbsent(category(inputWhy), c -> new int[] {0, index})[0]++;
@@ -277,6 +297,15 @@ public final class ModelFuzzer {
             }
         }
         return new int[] {code};
+    }
+
+    /** A rewrite must not make a model onnx's full checker accepts into one it rejects. */
+    private static void checkerVerdict(Path in, Path out, String[] options, Summary s, long seed, int index, Kind kind) {
+        java.util.Optional<String> problem = ai.stamp.testmodels.OnnxChecker.problem(out);
+        if (problem.isEmpty()) s.checkerAcceptedOutput++;
+        else if (ai.stamp.testmodels.OnnxChecker.problem(in).isPresent()) s.checkerRejectsInputToo++;
+        else s.findings.add(new Finding(seed, index, kind, "onnx.checker rejects the output but accepts the input (" + problem.get()
+                + ") with options " + Arrays.toString(options)));
     }
 
     /** ORT's message with what varies between cases (numbers, quoted names, paths) blanked, so that like reasons count together. */
