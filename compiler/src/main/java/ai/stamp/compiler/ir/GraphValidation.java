@@ -46,7 +46,8 @@ public final class GraphValidation {
 
     /**
      * {@code g} with its Constant nodes' inputs dropped: ONNX Runtime turns every Constant node into an initializer
-     * before it checks the graph, so what a Constant "reads" never matters to it (nor to the cycle check).
+     * before it checks the graph, so what a Constant "reads" never matters to it (nor to the cycle check), nor do its
+     * other attributes or a declared type: the value's own type is the tensor's, as for an initializer.
      */
     private static OnnxMl.GraphProto constantsWithoutInputs(OnnxMl.GraphProto g) {
         OnnxMl.GraphProto.Builder b = null;
@@ -118,6 +119,7 @@ public final class GraphValidation {
         if (opset > 0) {
             for (NodeProto n : order) {
                 if (!(n.getDomain().isEmpty() || n.getDomain().equals("ai.onnx")) || functions.contains(n.getDomain() + ":" + n.getOpType())) continue;
+                if (n.getOpType().equals("Constant")) continue; // an initializer to ORT before any check (see constantsWithoutInputs)
                 Optional<String> d = NodeSchemaCheck.defect(n, opset);
                 if (d.isPresent()) return d;
             }

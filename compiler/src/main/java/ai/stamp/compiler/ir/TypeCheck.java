@@ -72,7 +72,8 @@ final class TypeCheck {
             if (out.isEmpty()) continue;
             Integer inferred = schema.isPresent() ? outputType(n, schema.get(), i, bound) : null;
             Integer decl = declared.get(out);
-            if (inferred != null && decl != null && !inferred.equals(decl)) {
+            boolean constant = schema.isPresent() && schema.get().op().equals("Constant"); // an initializer to ORT: its value's type wins
+            if (inferred != null && decl != null && !inferred.equals(decl) && !constant) {
                 return Optional.of("node '" + Graph.nameOf(n) + "' (" + n.getOpType() + ") makes '" + out + "' a " + name(inferred)
                         + ", and the graph declares it " + name(decl));
             }

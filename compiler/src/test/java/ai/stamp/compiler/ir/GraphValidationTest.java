@@ -146,39 +146,42 @@ class GraphValidationTest {
                 "node 'softmax' (Softmax-13) gives attribute 'axis' as FLOAT, the op takes INT");
     }
 
+    /** x [2, 3] (float, or int64) → one {@code op} node → y [2, 3] of x's type, at opset 13. */
+    private static ModelProto oneNode(String op, boolean int64) {
+        GraphBuilder g = new GraphBuilder(1);
+        if (int64) g.intInput("x", 2, 3);
+        else g.input("x", 2, 3);
+        g.node(op, op.toLowerCase(java.util.Locale.ROOT), List.of("x"), List.of("y"));
+        g.output("y", 2, 3);
+        ModelProto.Builder b = g.model(13, 8).toBuilder();
+        if (int64) b.getGraphBuilder().getOutputBuilder(0).getTypeBuilder().getTensorTypeBuilder().setElemType(OnnxMl.TensorProto.DataType.INT64_VALUE);
+        return b.build();
+    }
+
+    /** {@code t} as a float64 tensor of the same name and dims. */
+    private static OnnxMl.TensorProto asDouble(OnnxMl.TensorProto t) {
+        OnnxMl.TensorProto.Builder d = OnnxMl.TensorProto.newBuilder().setName(t.getName()).addAllDims(t.getDimsList())
+                .setDataType(OnnxMl.TensorProto.DataType.DOUBLE_VALUE);
+        for (float v : Tensors.floats(t)) d.addDoubleData(v);
+        return d.build();
+    }
+
     @Test
     void aRequiredAttributeMissing() {
-        GraphBuilder g = new GraphBuilder(1);
-        g.input("x", 2, 3);
-        g.node("Cast", "cast", List.of("x"), List.of("y"));
-        g.output("y", 2, 3);
-        assertRefused(g.model(13, 8), "node 'cast' (Cast-13) lacks the required attribute 'to'");
+        assertRefused(oneNode("Cast", false), "node 'cast' (Cast-13) lacks the required attribute 'to'");
     }
 
     @Test
     void aTypeParameterBoundToTwoTypes() {
         ModelProto.Builder b = BLOCK.toBuilder();
         OnnxMl.GraphProto.Builder g = b.getGraphBuilder();
-        for (int i = 0; i < g.getInitializerCount(); i++) {
-            if (!g.getInitializer(i).getName().equals("bq")) continue;
-            OnnxMl.TensorProto t = g.getInitializer(i);
-            OnnxMl.TensorProto.Builder d = OnnxMl.TensorProto.newBuilder().setName("bq").addAllDims(t.getDimsList())
-                    .setDataType(OnnxMl.TensorProto.DataType.DOUBLE_VALUE);
-            for (int k = 0; k < 8; k++) d.addDoubleData(0.1 * k);
-            g.setInitializer(i, d);
-        }
+        for (int i = 0; i < g.getInitializerCount(); i++) if (g.getInitializer(i).getName().equals("bq")) g.setInitializer(i, asDouble(g.getInitializer(i)));
         assertRefused(b.build(), "node 'q_bias' (Add) binds its type parameter T to tensor(float) and to tensor(double) ('bq')");
     }
 
     @Test
     void aTypeTheOpDoesNotAllow() {
-        GraphBuilder g = new GraphBuilder(1);
-        g.intInput("x", 2, 3);
-        g.node("Softmax", "softmax", List.of("x"), List.of("y"));
-        g.output("y", 2, 3);
-        ModelProto.Builder b = g.model(13, 8).toBuilder();
-        b.getGraphBuilder().getOutputBuilder(0).getTypeBuilder().getTensorTypeBuilder().setElemType(OnnxMl.TensorProto.DataType.INT64_VALUE);
-        assertRefused(b.build(), "node 'softmax' (Softmax) reads 'x', a tensor(int64), which its type parameter T does not allow");
+        assertRefused(oneNode("Softmax", true), "node 'softmax' (Softmax) reads 'x', a tensor(int64), which its type parameter T does not allow");
     }
 
     @Test
@@ -200,11 +203,7 @@ class GraphValidationTest {
     void typesOfTheEnclosingGraphReachAnIfBody() {
         ModelProto.Builder b = TinyGraphs.linearInsideIf(13, 8, 4).toBuilder();
         OnnxMl.GraphProto.Builder g = b.getGraphBuilder();
-        OnnxMl.TensorProto w = g.getInitializer(0);
-        OnnxMl.TensorProto.Builder d = OnnxMl.TensorProto.newBuilder().setName(w.getName()).addAllDims(w.getDimsList())
-                .setDataType(OnnxMl.TensorProto.DataType.DOUBLE_VALUE);
-        for (int k = 0; k < 64; k++) d.addDoubleData(0.01 * k);
-        g.setInitializer(0, d);
+        g.setInitializer(0, asDouble(g.getInitializer(0)));
         String message = refused(b.build());
         assertTrue(message.contains("node 'then_linear' (MatMul) binds its type parameter T to tensor(float) and to tensor(double) ('W_outer')"), message);
         assertTrue(message.contains("(in the then_branch of 'if')"), message);
@@ -222,5 +221,14 @@ class GraphValidationTest {
         ModelProto m = g.model(13, 8);
         assertFalse(ortRejects(m));
         assertDoesNotThrow(() -> GraphValidation.requireValid(m, "m"));
+        // nor do its other attributes, or a type the graph declares for it (found on MiniLM and PP-OCRv4): ORT loads both
+        ModelProto extraAttribute = withNode(m, "c", n -> n.addAttribute(GraphBuilder.intsAttr("perm", 1, 0)));
+        assertFalse(ortRejects(extraAttribute));
+        assertDoesNotThrow(() -> GraphValidation.requireValid(extraAttribute, "m"));
+        ModelProto.Builder declared = m.toBuilder();
+        declared.getGraphBuilder().addValueInfo(OnnxMl.ValueInfoProto.newBuilder().setName("c_out").setType(OnnxMl.TypeProto.newBuilder()
+                .setTensorType(OnnxMl.TypeProto.Tensor.newBuilder().setElemType(OnnxMl.TensorProto.DataType.INT64_VALUE))));
+        assertFalse(ortRejects(declared.build()));
+        assertDoesNotThrow(() -> GraphValidation.requireValid(declared.build(), "m"));
     }
 }
