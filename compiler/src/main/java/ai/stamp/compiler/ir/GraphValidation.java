@@ -94,6 +94,7 @@ public final class GraphValidation {
                 producer.put(out, n);
             }
         }
+        Declared declared = Declared.of(g);
         Set<String> all = new HashSet<>(defined);
         all.addAll(producer.keySet());
         for (NodeProto n : g.getNodeList()) {
@@ -102,7 +103,7 @@ public final class GraphValidation {
             }
             Optional<String> types = operandTypes(n, elemTypes);
             if (types.isPresent()) return types;
-            Optional<String> dims = matMulInnerDims(n, g);
+            Optional<String> dims = matMulInnerDims(n, declared);
             if (dims.isPresent()) return dims;
             Optional<String> branches = ifBranchOutputs(n);
             if (branches.isPresent()) return branches;
@@ -149,18 +150,29 @@ public final class GraphValidation {
                 + "' by " + OnnxMl.TensorProto.DataType.forNumber(b) + " '" + n.getInput(1) + "' (its operands need one element type)");
     }
 
+    /** The graph's initializers and its declared inputs/value_info by name, built once per graph for the per-node checks. */
+    private record Declared(Map<String, OnnxMl.TensorProto> initializers, Map<String, List<OnnxMl.ValueInfoProto>> values) {
+        static Declared of(OnnxMl.GraphProto g) {
+            Map<String, OnnxMl.TensorProto> inits = new HashMap<>();
+            for (OnnxMl.TensorProto t : g.getInitializerList()) inits.put(t.getName(), t);
+            Map<String, List<OnnxMl.ValueInfoProto>> values = new HashMap<>();
+            for (OnnxMl.ValueInfoProto v : g.getInputList()) values.computeIfAbsent(v.getName(), k -> new java.util.ArrayList<>()).add(v);
+            for (OnnxMl.ValueInfoProto v : g.getValueInfoList()) values.computeIfAbsent(v.getName(), k -> new java.util.ArrayList<>()).add(v);
+            return new Declared(inits, values);
+        }
+    }
+
     /**
      * A MatMul whose weight is an initializer of rank ≥ 2 and whose activation declares a static last dimension that is
      * not the weight's second-last: ORT's shape inference rejects it ("Incompatible dimensions for matrix multiplication").
      */
-    private static Optional<String> matMulInnerDims(NodeProto n, OnnxMl.GraphProto g) {
+    private static Optional<String> matMulInnerDims(NodeProto n, Declared declared) {
         if (!n.getDomain().isEmpty() || !n.getOpType().equals("MatMul") || n.getInputCount() != 2) return Optional.empty();
-        OnnxMl.TensorProto w = null;
-        for (OnnxMl.TensorProto t : g.getInitializerList()) if (t.getName().equals(n.getInput(1))) w = t;
+        OnnxMl.TensorProto w = declared.initializers().get(n.getInput(1));
         if (w == null || w.getDimsCount() < 2) return Optional.empty();
         long inner = w.getDimsList().get(w.getDimsCount() - 2);
-        for (OnnxMl.ValueInfoProto v : declarations(g)) {
-            if (!v.getName().equals(n.getInput(0)) || !v.getType().hasTensorType() || !v.getType().getTensorType().hasShape()) continue;
+        for (OnnxMl.ValueInfoProto v : declared.values().getOrDefault(n.getInput(0), List.of())) {
+            if (!v.getType().hasTensorType() || !v.getType().getTensorType().hasShape()) continue;
             List<OnnxMl.TensorShapeProto.Dimension> dims = v.getType().getTensorType().getShape().getDimList();
             if (dims.isEmpty() || !dims.get(dims.size() - 1).hasDimValue()) continue;
             long last = dims.get(dims.size() - 1).getDimValue();
@@ -186,11 +198,6 @@ public final class GraphValidation {
                 + otherwise + " (they need one count)");
     }
 
-    private static List<OnnxMl.ValueInfoProto> declarations(OnnxMl.GraphProto g) {
-        List<OnnxMl.ValueInfoProto> all = new java.util.ArrayList<>(g.getInputList());
-        all.addAll(g.getValueInfoList());
-        return all;
-    }
 
     /** Kahn's algorithm over the node inputs this graph's nodes produce: the nodes in an order producers-first; one on a cycle is left out. */
     private static List<NodeProto> topologicalOrder(List<NodeProto> nodes, Map<String, NodeProto> producer) {
