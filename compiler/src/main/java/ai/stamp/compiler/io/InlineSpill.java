@@ -14,25 +14,12 @@ import java.nio.channels.FileChannel;
  * numbers, 4 KiB aligned, with {@code location}/{@code offset}/{@code length} entries as onnx's own writer makes them.
  */
 final class InlineSpill {
-    /** Inline initializer bytes above which a model is written with external data (protobuf's limit is 2 GiB). */
+    /** Model bytes ({@link #serializedBytes}) above which a model is written with external data (protobuf's limit is 2 GiB). */
     static final long LIMIT_BYTES = 1_800_000_000L;
     /** Tensors up to this many bytes stay inline (shapes, scales, small constants). */
     private static final int KEEP_INLINE_BYTES = 1024;
 
     private InlineSpill() {}
-
-    /** Serialized bytes of the inline initializers of {@code g} and its subgraphs (a long: their sum may pass 2 GB). */
-    static long inlineBytes(OnnxMl.GraphProto g) {
-        long sum = 0;
-        for (TensorProto t : g.getInitializerList()) if (t.getDataLocation() != TensorProto.DataLocation.EXTERNAL) sum += t.getSerializedSize();
-        for (OnnxMl.NodeProto n : g.getNodeList()) {
-            for (OnnxMl.AttributeProto a : n.getAttributeList()) {
-                if (a.hasG()) sum += inlineBytes(a.getG());
-                for (OnnxMl.GraphProto body : a.getGraphsList()) sum += inlineBytes(body);
-            }
-        }
-        return sum;
-    }
 
     /**
      * An upper bound of the model's serialized bytes, as a long (protobuf's own size is an int that wraps past 2 GB):

@@ -190,7 +190,7 @@ public final class ModelFile {
         write(model, sourceDirectory, out, InlineSpill.LIMIT_BYTES);
     }
 
-    /** As above; inline initializers go to the data file when their bytes pass {@code spillBytes} (tests lower it). */
+    /** As above; inline initializers go to the data file when the model's bytes pass {@code spillBytes} (tests lower it). */
     static void write(OnnxMl.ModelProto model, Path sourceDirectory, Path out, long spillBytes) {
         write(model, sourceDirectory, out, spillBytes, Integer.MAX_VALUE);
     }
