@@ -7,15 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.onnx.proto.OnnxMl;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
+import ai.stamp.testmodels.ExternalWeights;
+import ai.stamp.testmodels.GraphBuilder;
+import ai.stamp.testmodels.TinyGraphs;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import ai.stamp.testmodels.TinyGraphs;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -103,24 +103,11 @@ class FuzzFindingsTest {
      */
     @Test
     void aNanWeightInExternalDataIsAModelDataErrorNamingTheTensor() throws Exception {
-        OnnxMl.ModelProto m = TinyGraphs.encoderBlock(13, 8, 1);
-        OnnxMl.GraphProto.Builder g = m.getGraph().toBuilder();
-        for (int i = 0; i < g.getInitializerCount(); i++) {
-            OnnxMl.TensorProto t = g.getInitializer(i);
-            if (!t.getName().equals("Wq")) continue;
-            float[] v = ai.stamp.compiler.ir.Tensors.floats(t);
-            v[5] = Float.NaN;
-            ByteBuffer b = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
-            for (float f : v) b.putFloat(f);
-            Files.write(dir.resolve("nan.onnx.data"), b.array());
-            g.setInitializer(i, OnnxMl.TensorProto.newBuilder().setName("Wq").addAllDims(t.getDimsList()).setDataType(t.getDataType())
-                    .setDataLocation(OnnxMl.TensorProto.DataLocation.EXTERNAL)
-                    .addExternalData(OnnxMl.StringStringEntryProto.newBuilder().setKey("location").setValue("nan.onnx.data"))
-                    .addExternalData(OnnxMl.StringStringEntryProto.newBuilder().setKey("offset").setValue("0"))
-                    .addExternalData(OnnxMl.StringStringEntryProto.newBuilder().setKey("length").setValue(String.valueOf(4 * v.length))));
-        }
+        OnnxMl.ModelProto.Builder m = TinyGraphs.encoderBlock(13, 8, 1).toBuilder();
+        m.getGraphBuilder().getInitializerBuilderList().stream().filter(t -> t.getName().equals("Wq")).findFirst().orElseThrow()
+                .setFloatData(5, Float.NaN);
         Path in = dir.resolve("nan.onnx");
-        Files.write(in, m.toBuilder().setGraph(g).build().toByteArray());
+        Files.write(in, ExternalWeights.externalize(m.build(), dir).toByteArray());
         Path out = dir.resolve("nan-out.onnx");
         StringWriter err = new StringWriter();
         int code = StampCli.run(new PrintWriter(new StringWriter()), new PrintWriter(err), in.toString(), out.toString(), "--weights", "rtn8");
@@ -149,7 +136,7 @@ class FuzzFindingsTest {
         OnnxMl.TensorProto.Builder w = OnnxMl.TensorProto.newBuilder().setName("W").setDataType(OnnxMl.TensorProto.DataType.FLOAT_VALUE)
                 .addDims(k).addDims(k);
         for (int i = 0; i < k * k; i++) w.addFloatData((float) rnd.nextGaussian() * 0.02f);
-        ai.stamp.testmodels.GraphBuilder g = new ai.stamp.testmodels.GraphBuilder(0);
+        GraphBuilder g = new GraphBuilder(0);
         g.input("x", "B", "S", k);
         g.graph().addInitializer(w);
         for (int i = 0; i < readers; i++) g.node("MatMul", "mm_" + i, List.of("x", "W"), List.of(i == 0 ? "y" : "dead_" + i));

@@ -5,12 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.onnx.proto.OnnxMl;
+import ai.stamp.testmodels.ExternalWeights;
 import ai.stamp.testmodels.RealModels;
 import ai.stamp.testmodels.TinyGraphs;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -60,30 +58,11 @@ class TempCleanupTest {
     /** encoderBlock with every float initializer in weights.bin beside model.onnx. */
     private static Path externalModel(Path folder) throws IOException {
         Files.createDirectories(folder);
-        OnnxMl.ModelProto model = TinyGraphs.encoderBlock(13, 16, 5);
-        OnnxMl.GraphProto.Builder g = model.getGraph().toBuilder();
-        try (var out = Files.newOutputStream(folder.resolve("weights.bin"))) {
-            long offset = 0;
-            for (int i = 0; i < g.getInitializerCount(); i++) {
-                OnnxMl.TensorProto t = g.getInitializer(i);
-                if (t.getDataType() != OnnxMl.TensorProto.DataType.FLOAT_VALUE || t.getFloatDataCount() == 0) continue;
-                ByteBuffer b = ByteBuffer.allocate(4 * t.getFloatDataCount()).order(ByteOrder.LITTLE_ENDIAN);
-                t.getFloatDataList().forEach(b::putFloat);
-                out.write(b.array());
-                g.setInitializer(i, t.toBuilder().clearFloatData().setDataLocation(OnnxMl.TensorProto.DataLocation.EXTERNAL)
-                        .addExternalData(kv("location", "weights.bin")).addExternalData(kv("offset", Long.toString(offset)))
-                        .addExternalData(kv("length", Integer.toString(b.capacity()))));
-                offset += b.capacity();
-            }
-        }
         Path p = folder.resolve("model.onnx");
-        Files.write(p, model.toBuilder().setGraph(g).build().toByteArray());
+        Files.write(p, ExternalWeights.externalize(TinyGraphs.encoderBlock(13, 16, 5), folder).toByteArray());
         return p;
     }
 
-    private static OnnxMl.StringStringEntryProto kv(String k, String v) {
-        return OnnxMl.StringStringEntryProto.newBuilder().setKey(k).setValue(v).build();
-    }
 
     @Test
     void rewriteOfExternalDataLeavesOnlyItsOutputsOnSuccessAndNothingOnFailure() throws Exception {

@@ -12,11 +12,10 @@ import ai.stamp.compiler.StampCompiler;
 import ai.stamp.compiler.StampConfig;
 import ai.stamp.compiler.StampException;
 import ai.stamp.compiler.StampResult;
+import ai.stamp.testmodels.ExternalWeights;
 import ai.stamp.testmodels.TinyGraphs;
 import com.google.protobuf.ByteString;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -29,28 +28,6 @@ class ModelFileTest {
     @TempDir Path dir;
 
     /** Moves every float initializer of {@code model} into {@code weights.bin} beside {@code path}. */
-    private static OnnxMl.ModelProto externalize(OnnxMl.ModelProto model, Path folder) throws IOException {
-        OnnxMl.GraphProto.Builder g = model.getGraph().toBuilder();
-        try (var out = Files.newOutputStream(folder.resolve("weights.bin"))) {
-            long offset = 0;
-            for (int i = 0; i < g.getInitializerCount(); i++) {
-                OnnxMl.TensorProto t = g.getInitializer(i);
-                if (t.getDataType() != OnnxMl.TensorProto.DataType.FLOAT_VALUE) continue;
-                ByteBuffer b = ByteBuffer.allocate(4 * t.getFloatDataCount()).order(ByteOrder.LITTLE_ENDIAN);
-                t.getFloatDataList().forEach(b::putFloat);
-                out.write(b.array());
-                g.setInitializer(i, t.toBuilder().clearFloatData().setDataLocation(OnnxMl.TensorProto.DataLocation.EXTERNAL)
-                        .addExternalData(kv("location", "weights.bin")).addExternalData(kv("offset", Long.toString(offset)))
-                        .addExternalData(kv("length", Integer.toString(b.capacity()))));
-                offset += b.capacity();
-            }
-        }
-        return model.toBuilder().setGraph(g).build();
-    }
-
-    private static OnnxMl.StringStringEntryProto kv(String k, String v) {
-        return OnnxMl.StringStringEntryProto.newBuilder().setKey(k).setValue(v).build();
-    }
 
     @Test
     void externalDataIsCopiedBesideTheOutputAndTheInputIsUntouched() throws Exception {
@@ -59,7 +36,7 @@ class ModelFileTest {
         Files.createDirectories(in);
         Files.createDirectories(out);
         OnnxMl.ModelProto original = TinyGraphs.encoderBlock(11, 8, 9);
-        Files.write(in.resolve("model.onnx"), externalize(original, in).toByteArray());
+        Files.write(in.resolve("model.onnx"), ExternalWeights.externalize(original, in).toByteArray());
         byte[] modelBytes = Files.readAllBytes(in.resolve("model.onnx"));
         byte[] dataBytes = Files.readAllBytes(in.resolve("weights.bin"));
 
@@ -93,7 +70,7 @@ class ModelFileTest {
 
     @Test
     void missingExternalDataIsReportedWithTheFile() throws Exception {
-        Files.write(dir.resolve("model.onnx"), externalize(TinyGraphs.encoderBlock(11, 8, 9), dir).toByteArray());
+        Files.write(dir.resolve("model.onnx"), ExternalWeights.externalize(TinyGraphs.encoderBlock(11, 8, 9), dir).toByteArray());
         Files.delete(dir.resolve("weights.bin"));
         StampException e = assertThrows(StampException.class, () -> ModelFile.read(dir.resolve("model.onnx")));
         assertEquals(StampException.Kind.EXTERNAL_DATA_MISSING, e.kind());
@@ -152,7 +129,7 @@ class ModelFileTest {
         Path out = dir.resolve("out");
         Files.createDirectories(in);
         Files.createDirectories(out);
-        Files.write(in.resolve("model.onnx"), externalize(TinyGraphs.encoderBlock(11, 8, 9), in).toByteArray());
+        Files.write(in.resolve("model.onnx"), ExternalWeights.externalize(TinyGraphs.encoderBlock(11, 8, 9), in).toByteArray());
         ModelFile.write(ModelFile.read(in.resolve("model.onnx")).proto(), in, out.resolve("m.onnx"));
         assertEquals(normal, Files.getPosixFilePermissions(out.resolve("m.onnx")));
         assertEquals(normal, Files.getPosixFilePermissions(out.resolve("m.onnx.data")));
@@ -168,7 +145,7 @@ class ModelFileTest {
         Files.createDirectories(in);
         Files.createDirectories(out);
         OnnxMl.ModelProto original = TinyGraphs.encoderBlock(11, 8, 9);
-        Files.write(in.resolve("model.onnx"), externalize(original, in).toByteArray());
+        Files.write(in.resolve("model.onnx"), ExternalWeights.externalize(original, in).toByteArray());
         LoadedModel loaded = ModelFile.read(in.resolve("model.onnx"));
         StampConfig config = StampConfig.defaults();
 
