@@ -7,9 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.onnx.proto.OnnxMl;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
-import ai.stamp.testmodels.ExternalWeights;
 import ai.stamp.testmodels.GraphBuilder;
 import ai.stamp.testmodels.TinyGraphs;
+import ai.stamp.testmodels.WeightsFile;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -107,7 +107,7 @@ class FuzzFindingsTest {
         m.getGraphBuilder().getInitializerBuilderList().stream().filter(t -> t.getName().equals("Wq")).findFirst().orElseThrow()
                 .setFloatData(5, Float.NaN);
         Path in = dir.resolve("nan.onnx");
-        Files.write(in, ExternalWeights.externalize(m.build(), dir).toByteArray());
+        Files.write(in, WeightsFile.externalize(m.build(), dir).toByteArray());
         Path out = dir.resolve("nan-out.onnx");
         StringWriter err = new StringWriter();
         int code = StampCli.run(new PrintWriter(new StringWriter()), new PrintWriter(err), in.toString(), out.toString(), "--weights", "rtn8");

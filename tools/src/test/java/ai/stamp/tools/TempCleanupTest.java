@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.stamp.testmodels.ExternalWeights;
 import ai.stamp.testmodels.RealModels;
 import ai.stamp.testmodels.TinyGraphs;
+import ai.stamp.testmodels.WeightsFile;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -59,7 +59,7 @@ class TempCleanupTest {
     private static Path externalModel(Path folder) throws IOException {
         Files.createDirectories(folder);
         Path p = folder.resolve("model.onnx");
-        Files.write(p, ExternalWeights.externalize(TinyGraphs.encoderBlock(13, 16, 5), folder).toByteArray());
+        Files.write(p, WeightsFile.externalize(TinyGraphs.encoderBlock(13, 16, 5), folder).toByteArray());
         return p;
     }
 

@@ -12,8 +12,8 @@ import ai.stamp.compiler.StampCompiler;
 import ai.stamp.compiler.StampConfig;
 import ai.stamp.compiler.StampException;
 import ai.stamp.compiler.StampResult;
-import ai.stamp.testmodels.ExternalWeights;
 import ai.stamp.testmodels.TinyGraphs;
+import ai.stamp.testmodels.WeightsFile;
 import com.google.protobuf.ByteString;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -36,7 +36,7 @@ class ModelFileTest {
         Files.createDirectories(in);
         Files.createDirectories(out);
         OnnxMl.ModelProto original = TinyGraphs.encoderBlock(11, 8, 9);
-        Files.write(in.resolve("model.onnx"), ExternalWeights.externalize(original, in).toByteArray());
+        Files.write(in.resolve("model.onnx"), WeightsFile.externalize(original, in).toByteArray());
         byte[] modelBytes = Files.readAllBytes(in.resolve("model.onnx"));
         byte[] dataBytes = Files.readAllBytes(in.resolve("weights.bin"));
 
@@ -70,7 +70,7 @@ class ModelFileTest {
 
     @Test
     void missingExternalDataIsReportedWithTheFile() throws Exception {
-        Files.write(dir.resolve("model.onnx"), ExternalWeights.externalize(TinyGraphs.encoderBlock(11, 8, 9), dir).toByteArray());
+        Files.write(dir.resolve("model.onnx"), WeightsFile.externalize(TinyGraphs.encoderBlock(11, 8, 9), dir).toByteArray());
         Files.delete(dir.resolve("weights.bin"));
         StampException e = assertThrows(StampException.class, () -> ModelFile.read(dir.resolve("model.onnx")));
         assertEquals(StampException.Kind.EXTERNAL_DATA_MISSING, e.kind());
@@ -129,7 +129,7 @@ class ModelFileTest {
         Path out = dir.resolve("out");
         Files.createDirectories(in);
         Files.createDirectories(out);
-        Files.write(in.resolve("model.onnx"), ExternalWeights.externalize(TinyGraphs.encoderBlock(11, 8, 9), in).toByteArray());
+        Files.write(in.resolve("model.onnx"), WeightsFile.externalize(TinyGraphs.encoderBlock(11, 8, 9), in).toByteArray());
         ModelFile.write(ModelFile.read(in.resolve("model.onnx")).proto(), in, out.resolve("m.onnx"));
         assertEquals(normal, Files.getPosixFilePermissions(out.resolve("m.onnx")));
         assertEquals(normal, Files.getPosixFilePermissions(out.resolve("m.onnx.data")));
@@ -145,7 +145,7 @@ class ModelFileTest {
         Files.createDirectories(in);
         Files.createDirectories(out);
         OnnxMl.ModelProto original = TinyGraphs.encoderBlock(11, 8, 9);
-        Files.write(in.resolve("model.onnx"), ExternalWeights.externalize(original, in).toByteArray());
+        Files.write(in.resolve("model.onnx"), WeightsFile.externalize(original, in).toByteArray());
         LoadedModel loaded = ModelFile.read(in.resolve("model.onnx"));
         StampConfig config = StampConfig.defaults();
 

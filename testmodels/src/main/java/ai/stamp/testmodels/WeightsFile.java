@@ -9,11 +9,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Moves a model's float initializers into an external data file, as exporters write large models; test helper. */
-public final class ExternalWeights {
+public final class WeightsFile {
     /** The data file's name, beside the model. */
-    public static final String FILE = "weights.bin";
+    public static final String NAME = "weights.bin";
 
-    private ExternalWeights() {}
+    private WeightsFile() {}
 
     /**
      * {@code model} with every float initializer holding {@code float_data} moved to {@code folder/weights.bin} (one after
@@ -21,7 +21,7 @@ public final class ExternalWeights {
      */
     public static OnnxMl.ModelProto externalize(OnnxMl.ModelProto model, Path folder) throws IOException {
         OnnxMl.GraphProto.Builder g = model.getGraph().toBuilder();
-        try (OutputStream out = Files.newOutputStream(folder.resolve(FILE))) {
+        try (OutputStream out = Files.newOutputStream(folder.resolve(NAME))) {
             long offset = 0;
             for (int i = 0; i < g.getInitializerCount(); i++) {
                 OnnxMl.TensorProto t = g.getInitializer(i);
@@ -30,7 +30,7 @@ public final class ExternalWeights {
                 t.getFloatDataList().forEach(b::putFloat);
                 out.write(b.array());
                 g.setInitializer(i, t.toBuilder().clearFloatData().setDataLocation(OnnxMl.TensorProto.DataLocation.EXTERNAL)
-                        .addExternalData(entry("location", FILE)).addExternalData(entry("offset", Long.toString(offset)))
+                        .addExternalData(entry("location", NAME)).addExternalData(entry("offset", Long.toString(offset)))
                         .addExternalData(entry("length", Integer.toString(b.capacity()))));
                 offset += b.capacity();
             }
