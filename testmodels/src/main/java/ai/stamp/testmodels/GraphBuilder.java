@@ -2,6 +2,7 @@ package ai.stamp.testmodels;
 
 import ai.onnx.proto.OnnxMl.AttributeProto;
 import ai.onnx.proto.OnnxMl;
+import ai.stamp.ops.OnnxDialect;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -108,19 +109,13 @@ public final class GraphBuilder {
                 .setGraph(graph).build();
     }
 
-    public static AttributeProto intAttr(String name, long v) {
-        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(v).build();
-    }
+    public static AttributeProto intAttr(String name, long v) { return OnnxDialect.intAttr(name, v); }
 
     public static AttributeProto floatAttr(String name, float v) {
         return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOAT).setF(v).build();
     }
 
-    public static AttributeProto intsAttr(String name, long... v) {
-        AttributeProto.Builder b = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS);
-        for (long x : v) b.addInts(x);
-        return b.build();
-    }
+    public static AttributeProto intsAttr(String name, long... v) { return OnnxDialect.intsAttr(name, v); }
 
     public static AttributeProto graphAttr(String name, OnnxMl.GraphProto g) {
         return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.GRAPH).setG(g).build();

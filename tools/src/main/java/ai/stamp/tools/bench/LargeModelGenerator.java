@@ -1,5 +1,8 @@
 package ai.stamp.tools.bench;
 
+import static ai.stamp.ops.OnnxDialect.intAttr;
+import static ai.stamp.ops.OnnxDialect.intsAttr;
+
 import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnx.proto.OnnxMl;
 import java.io.BufferedOutputStream;
@@ -159,15 +162,5 @@ public final class LargeModelGenerator {
     private static OnnxMl.NodeProto node(String op, String name, List<String> inputs, String output, OnnxMl.AttributeProto... attrs) {
         return OnnxMl.NodeProto.newBuilder().setOpType(op).setName(name).addAllInput(inputs).addOutput(output)
                 .addAllAttribute(new ArrayList<>(List.of(attrs))).build();
-    }
-
-    private static OnnxMl.AttributeProto intAttr(String name, long v) {
-        return OnnxMl.AttributeProto.newBuilder().setName(name).setType(OnnxMl.AttributeProto.AttributeType.INT).setI(v).build();
-    }
-
-    private static OnnxMl.AttributeProto intsAttr(String name, long... v) {
-        OnnxMl.AttributeProto.Builder b = OnnxMl.AttributeProto.newBuilder().setName(name).setType(OnnxMl.AttributeProto.AttributeType.INTS);
-        for (long x : v) b.addInts(x);
-        return b.build();
     }
 }

@@ -1,5 +1,8 @@
 package ai.stamp.tools.bench;
 
+import static ai.stamp.ops.OnnxDialect.intAttr;
+import static ai.stamp.ops.OnnxDialect.intsAttr;
+
 import ai.onnx.proto.OnnxMl;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import java.io.BufferedOutputStream;
@@ -245,15 +248,5 @@ public final class LlamaDecoderGenerator {
             return OnnxMl.ValueInfoProto.newBuilder().setName(name).setType(OnnxMl.TypeProto.newBuilder().setTensorType(
                     OnnxMl.TypeProto.Tensor.newBuilder().setElemType(type).setShape(shape))).build();
         }
-    }
-
-    private static OnnxMl.AttributeProto intAttr(String name, long v) {
-        return OnnxMl.AttributeProto.newBuilder().setName(name).setType(OnnxMl.AttributeProto.AttributeType.INT).setI(v).build();
-    }
-
-    private static OnnxMl.AttributeProto intsAttr(String name, long... v) {
-        OnnxMl.AttributeProto.Builder b = OnnxMl.AttributeProto.newBuilder().setName(name).setType(OnnxMl.AttributeProto.AttributeType.INTS);
-        for (long x : v) b.addInts(x);
-        return b.build();
     }
 }

@@ -1,5 +1,7 @@
 package ai.stamp.compiler.passes.embedding;
 
+import static ai.stamp.ops.OnnxDialect.intAttr;
+
 import ai.onnx.proto.OnnxMl;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
@@ -171,9 +173,5 @@ public final class EmbeddingQuantizationRule implements Rule<EmbeddingQuantizati
         NodeProto scale = edit.node("Gather", List.of(names.scales(), indices), List.of(s), forNode);
         NodeProto mul = edit.node("Mul", List.of(f, s), List.of(out), forNode);
         edit.replace(gather, List.of(lookup, cast, scale, mul));
-    }
-
-    private static OnnxMl.AttributeProto intAttr(String name, long value) {
-        return OnnxMl.AttributeProto.newBuilder().setName(name).setType(OnnxMl.AttributeProto.AttributeType.INT).setI(value).build();
     }
 }

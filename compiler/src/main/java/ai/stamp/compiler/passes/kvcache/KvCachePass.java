@@ -1,5 +1,7 @@
 package ai.stamp.compiler.passes.kvcache;
 
+import static ai.stamp.ops.OnnxDialect.intAttr;
+
 import ai.onnx.proto.OnnxMl;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.stamp.compiler.StampConfig;
@@ -126,9 +128,5 @@ public final class KvCachePass implements Pass<KvCachePass.Plan> {
         String restored = edit.fresh(forTensor + "_stamp_dq");
         nodes.add(edit.call(plan.transform().inverse(), List.of(x, head), List.of(restored), forTensor));
         return restored;
-    }
-
-    private static OnnxMl.AttributeProto intAttr(String name, long v) {
-        return OnnxMl.AttributeProto.newBuilder().setName(name).setType(OnnxMl.AttributeProto.AttributeType.INT).setI(v).build();
     }
 }

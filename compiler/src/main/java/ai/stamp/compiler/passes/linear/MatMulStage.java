@@ -1,5 +1,7 @@
 package ai.stamp.compiler.passes.linear;
 
+import static ai.stamp.ops.OnnxDialect.intsAttr;
+
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl;
 import ai.stamp.compiler.rewrite.GraphEditor;
@@ -92,11 +94,5 @@ final class MatMulStage {
         nodes.add(edit.node("Constant", List.of(), List.of(out), forLayer,
                 OnnxMl.AttributeProto.newBuilder().setName("value").setType(OnnxMl.AttributeProto.AttributeType.TENSOR).setT(t).build()));
         return out;
-    }
-
-    private static OnnxMl.AttributeProto intsAttr(String name, long... values) {
-        OnnxMl.AttributeProto.Builder b = OnnxMl.AttributeProto.newBuilder().setName(name).setType(OnnxMl.AttributeProto.AttributeType.INTS);
-        for (long v : values) b.addInts(v);
-        return b.build();
     }
 }

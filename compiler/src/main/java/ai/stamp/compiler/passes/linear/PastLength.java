@@ -1,5 +1,7 @@
 package ai.stamp.compiler.passes.linear;
 
+import static ai.stamp.ops.OnnxDialect.intAttr;
+
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl;
 import ai.stamp.compiler.ir.Graph;
@@ -86,9 +88,5 @@ record PastLength(List<String> inputs, List<Integer> axes) {
         }
         if (inputs.size() == 2) nodes.add(edit.node("Sub", lengths, List.of(out), "past-length"));
         return nodes;
-    }
-
-    private static OnnxMl.AttributeProto intAttr(String name, long v) {
-        return OnnxMl.AttributeProto.newBuilder().setName(name).setType(OnnxMl.AttributeProto.AttributeType.INT).setI(v).build();
     }
 }

@@ -1,5 +1,7 @@
 package ai.stamp.compiler.passes.linear;
 
+import static ai.stamp.ops.OnnxDialect.intAttr;
+
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnx.proto.OnnxMl;
@@ -201,8 +203,4 @@ final class WeightStage {
     }
 
     private static String kind(WeightPlan plan) { return plan.method().isGptq() ? "gptq" : "rtn"; }
-
-    private static OnnxMl.AttributeProto intAttr(String name, long value) {
-        return OnnxMl.AttributeProto.newBuilder().setName(name).setType(OnnxMl.AttributeProto.AttributeType.INT).setI(value).build();
-    }
 }
