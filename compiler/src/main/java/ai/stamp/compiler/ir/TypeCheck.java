@@ -130,10 +130,16 @@ final class TypeCheck {
         return allowed.size() == 1 ? fixedType(allowed.iterator().next()) : null; // e.g. MatMulInteger's int32 T3
     }
 
-    private static Integer fixedType(String typeStr) {
-        for (DataType t : DataType.values()) if (t != DataType.UNDEFINED && name(t.getNumber()).equals(typeStr)) return t.getNumber();
-        return null;
+    /** Element type by ONNX type string ({@code tensor(float)} → FLOAT), for every defined element type. */
+    private static final Map<String, Integer> BY_TYPE_STRING = byTypeString();
+
+    private static Map<String, Integer> byTypeString() {
+        Map<String, Integer> m = new HashMap<>();
+        for (DataType t : DataType.values()) if (t != DataType.UNDEFINED) m.put(name(t.getNumber()), t.getNumber());
+        return Map.copyOf(m);
     }
+
+    private static Integer fixedType(String typeStr) { return BY_TYPE_STRING.get(typeStr); }
 
     /** ONNX's type string of a tensor element type, e.g. {@code tensor(float)}. */
     static String name(int elemType) {
